@@ -44,3 +44,9 @@ const (
 	AnomalyEventName = "io.vigil.AnomalyEvent"
 	ScoreName        = "io.vigil.Score"
 )
+
+// Model is the Avro schema (io.vigil.Model) of a trained model artifact,
+// written and read by package internal/model.
+//
+//go:embed model.avsc
+var Model string
