@@ -1,0 +1,276 @@
+package model
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// Model is a trained forecaster with everything the consumer needs to run
+// it: the network, how readings become its input, how each series is
+// scaled, the threshold rule it wants and how it was trained. It is what an
+// artifact file holds (see Save and Load).
+//
+// A group model is trained on several series: they share one Network and
+// Features, and each has its own Scaler in Scalers, keyed by series id. A
+// series the model was not trained on is scaled with Fallback, which the
+// trainer fits on the pooled training data of all series; Fallback is
+// required, so that a group model can serve new sensors from the start (for
+// a single-series model it is that series' scaler). ScalerFor picks the
+// right one.
+//
+// A Model returned by Load or ReadFile is never modified by this package
+// and, as long as callers do not modify it either, is safe for concurrent
+// use by many goroutines; every field is treated as read-only.
+type Model struct {
+	// Name names the model, e.g. the series group it serves. Not empty.
+	Name string
+	// Version orders the artifacts of one Name: a positive integer that the
+	// trainer raises with every artifact it writes (the previous version
+	// plus one; a trainer without a record of the previous version may use
+	// the creation time in Unix seconds, which also only grows). Consumers
+	// hot-swap to a model with a larger Version, see Newer.
+	Version int64
+	// Network holds the weights. Its input width must be Features.Width().
+	// Output 0 is the next value in scaled units.
+	Network *Network
+	// Features describes the input vector.
+	Features Features
+	// Scalers holds one scaler per training series, keyed by series id;
+	// each has Features.Channels() channels. May be empty.
+	Scalers map[string]*Scaler
+	// Fallback scales series missing from Scalers. Required.
+	Fallback *Scaler
+	// Threshold is the dynamic threshold rule the model wants.
+	Threshold ThresholdRule
+	// Training records how the model was trained.
+	Training TrainingInfo
+}
+
+// ThresholdRule names a rule of package dynthreshold and its parameters.
+// The zero value asks for the consumer's default rule. The parameters are
+// free-form text, interpreted by the rule (e.g. "quantile": "0.999",
+// "window": "24h"); this package stores them verbatim.
+type ThresholdRule struct {
+	Rule   string
+	Params map[string]string
+}
+
+// TrainingInfo is the training metadata an artifact keeps. The trainer fills
+// it from its report; the threshold package may use Errors and ErrorsAll to
+// start thresholds before it has seen live errors.
+//
+// Times are stored with microsecond precision, in UTC.
+type TrainingInfo struct {
+	// DataFrom and DataTo are the event times of the first and the last
+	// training reading. Zero when unknown.
+	DataFrom, DataTo time.Time
+	// Series lists the training series ids, sorted, without duplicates.
+	Series []string
+	// Epochs is the number of epochs run.
+	Epochs int
+	// Loss is the loss curve, one entry per epoch run.
+	Loss []EpochLoss
+	// ErrorsAll summarises the validation errors of all series pooled, in
+	// original units: the cold-start statistics for series without an
+	// entry in Errors (those scaled with the Fallback scaler).
+	ErrorsAll ErrorSummary
+	// Errors summarises the validation errors per series id, each in the
+	// series' original units.
+	Errors map[string]ErrorSummary
+	// Config is the training configuration used, as a JSON document
+	// (written by the trainer, opaque to this package); nil when unknown.
+	Config json.RawMessage
+	// Created is when the model was made.
+	Created time.Time
+	// TrainerVersion identifies the program that trained the model.
+	TrainerVersion string
+}
+
+// EpochLoss is the loss of one epoch: the mean squared error in scaled units
+// on the training and on the validation data. Validation is NaN when the
+// run had no validation data.
+type EpochLoss struct {
+	Train, Validation float64
+}
+
+// ErrorSummary summarises validation absolute errors |y − ŷ| in original
+// units: their count, mean, population standard deviation and quantiles
+// (Hyndman & Fan type 7, like FitScaler's and numpy's default). When N is
+// 0 the other fields carry no information (conventionally NaN). Its fields
+// are those of the trainer's error statistics, in the same order, so that
+// one converts to the other with a type conversion.
+type ErrorSummary struct {
+	N                       int
+	Mean, Std               float64
+	P50, P90, P95, P99, Max float64
+}
+
+// ScalerFor returns the scaler of series id: its own if the model was
+// trained on it, else Fallback. It does not allocate.
+func (m *Model) ScalerFor(id string) *Scaler {
+	if sc, ok := m.Scalers[id]; ok {
+		return sc
+	}
+	return m.Fallback
+}
+
+// ErrorsFor returns the validation error statistics of series id: its own
+// if the model was trained on it, else ErrorsAll. The boolean reports
+// whether the series had its own.
+func (m *Model) ErrorsFor(id string) (ErrorSummary, bool) {
+	if st, ok := m.Training.Errors[id]; ok {
+		return st, true
+	}
+	return m.Training.ErrorsAll, false
+}
+
+// Newer reports whether m should replace cur: same name and a larger
+// version. A nil cur is replaced by any model.
+func (m *Model) Newer(cur *Model) bool {
+	return cur == nil || (m.Name == cur.Name && m.Version > cur.Version)
+}
+
+// String returns "name@vN".
+func (m *Model) String() string { return fmt.Sprintf("%s@v%d", m.Name, m.Version) }
+
+// Validate reports whether m can be saved and served: a name, a positive
+// version, valid features, a network whose weight lengths match its
+// declared shape and whose input width is the feature width, finite
+// weights, a fallback scaler and per-series scalers with one finite center
+// and one finite positive spread per channel, sorted and distinct training
+// series, and a valid JSON config. Save calls it; Load fails with
+// ErrCorrupt on an artifact that does not pass it.
+func (m *Model) Validate() error {
+	if m == nil {
+		return errors.New("nil model")
+	}
+	if m.Name == "" {
+		return errors.New("empty model name")
+	}
+	if m.Version <= 0 {
+		return fmt.Errorf("version %d is not positive", m.Version)
+	}
+	if err := m.Features.Validate(); err != nil {
+		return err
+	}
+	if m.Network == nil {
+		return errors.New("no network")
+	}
+	if err := validateNetwork(m.Network); err != nil {
+		return err
+	}
+	if got, want := m.Network.Inputs(), m.Features.Width(); got != want {
+		return fmt.Errorf("network input width %d != feature width %d", got, want)
+	}
+	ch := m.Features.Channels()
+	if m.Fallback == nil {
+		return errors.New("no fallback scaler")
+	}
+	if err := validateScaler(m.Fallback, ch); err != nil {
+		return fmt.Errorf("fallback scaler: %w", err)
+	}
+	for id, sc := range m.Scalers {
+		if sc == nil {
+			return fmt.Errorf("scaler of series %q is nil", id)
+		}
+		if err := validateScaler(sc, ch); err != nil {
+			return fmt.Errorf("scaler of series %q: %w", id, err)
+		}
+	}
+	for i := 1; i < len(m.Training.Series); i++ {
+		if m.Training.Series[i-1] >= m.Training.Series[i] {
+			return fmt.Errorf("training series not sorted and distinct at %q", m.Training.Series[i])
+		}
+	}
+	if m.Training.Epochs < 0 {
+		return fmt.Errorf("negative epoch count %d", m.Training.Epochs)
+	}
+	if len(m.Training.Config) > 0 && !json.Valid(m.Training.Config) {
+		return errors.New("training config is not valid JSON")
+	}
+	return nil
+}
+
+// maxDim bounds every layer size so that shape arithmetic cannot overflow.
+const maxDim = 1 << 20
+
+// validateNetwork is the error-returning twin of Network.check: it also
+// rejects non-positive sizes and non-finite weights.
+func validateNetwork(n *Network) error {
+	if len(n.Layers) == 0 {
+		return errors.New("network has no layers")
+	}
+	in := n.Layers[0].In
+	for l, ly := range n.Layers {
+		if ly.In <= 0 || ly.In > maxDim || ly.Hidden <= 0 || ly.Hidden > maxDim {
+			return fmt.Errorf("layer %d: bad shape %d→%d", l, ly.In, ly.Hidden)
+		}
+		if ly.In != in {
+			return fmt.Errorf("layer %d: input %d != previous hidden %d", l, ly.In, in)
+		}
+		if want := 4 * ly.Hidden * (ly.In + ly.Hidden); len(ly.W) != want {
+			return fmt.Errorf("layer %d: %d weights, shape %d→%d needs %d", l, len(ly.W), ly.In, ly.Hidden, want)
+		}
+		if len(ly.B) != 4*ly.Hidden {
+			return fmt.Errorf("layer %d: %d biases, want %d", l, len(ly.B), 4*ly.Hidden)
+		}
+		if i := nonFinite(ly.W); i >= 0 {
+			return fmt.Errorf("layer %d: weight %d is %v", l, i, ly.W[i])
+		}
+		if i := nonFinite(ly.B); i >= 0 {
+			return fmt.Errorf("layer %d: bias %d is %v", l, i, ly.B[i])
+		}
+		in = ly.Hidden
+	}
+	h := n.Head
+	if h.In != in || h.Out <= 0 || h.Out > maxDim {
+		return fmt.Errorf("head: bad shape %d→%d after hidden %d", h.In, h.Out, in)
+	}
+	if len(h.W) != h.In*h.Out || len(h.B) != h.Out {
+		return fmt.Errorf("head: %d weights and %d biases, shape %d→%d needs %d and %d", len(h.W), len(h.B), h.In, h.Out, h.In*h.Out, h.Out)
+	}
+	if i := nonFinite(h.W); i >= 0 {
+		return fmt.Errorf("head: weight %d is %v", i, h.W[i])
+	}
+	if i := nonFinite(h.B); i >= 0 {
+		return fmt.Errorf("head: bias %d is %v", i, h.B[i])
+	}
+	return nil
+}
+
+// nonFinite returns the index of the first NaN or infinite value, or -1.
+func nonFinite(xs []float32) int {
+	for i, x := range xs {
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return i
+		}
+	}
+	return -1
+}
+
+func validateScaler(sc *Scaler, channels int) error {
+	if len(sc.Center) != channels || len(sc.Spread) != channels {
+		return fmt.Errorf("%d centers and %d spreads for %d channels", len(sc.Center), len(sc.Spread), channels)
+	}
+	for k := range channels {
+		c, s := sc.Center[k], sc.Spread[k]
+		if math.IsNaN(c) || math.IsInf(c, 0) || !(s > 0) || math.IsInf(s, 0) {
+			return fmt.Errorf("channel %d: center %v, spread %v", k, c, s)
+		}
+	}
+	return nil
+}
+
+// sortedKeys returns the keys of m in increasing order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
