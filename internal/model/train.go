@@ -176,20 +176,8 @@ func Train(ctx context.Context, cfg TrainConfig, data []Series, logger *zap.Logg
 	}
 	scalers.Fallback = fallback
 
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed_1157))
-	params := initParams(rng, feat.Width(), cfg.Hidden, cfg.Horizon)
-	chunks, chunkLen := trainChunks(series, cfg.Batch)
-	tr := &trainer{
-		cfg:    cfg,
-		series: series,
-		chunks: chunks,
-		segs:   (chunkLen + cfg.SeqLen - 1) / cfg.SeqLen,
-		params: params,
-		opt:    newAdam(cfg.LR, params.data),
-		rng:    rng,
-		graph:  newLSTMGraph(params, len(chunks), cfg.SeqLen, true, cfg.InputDropout > 0, cfg.Dropout > 0 && len(cfg.Hidden) > 1),
-	}
-	tr.baseline = tr.baselineLoss()
+	tr := newTrainer(cfg, series)
+	params, chunks := tr.params, tr.chunks
 	hasVal := cfg.ValFraction > 0
 	var ev *evaluator
 	if hasVal {
@@ -272,6 +260,26 @@ func Train(ctx context.Context, cfg TrainConfig, data []Series, logger *zap.Logg
 	logger.Info("trained", zap.Int("epochs", report.Epochs), zap.Int("best_epoch", report.BestEpoch),
 		zap.Float64("val_loss", report.ValLoss), zap.Float64("val_mae", report.ValErrors.Mean), zap.Duration("duration", report.Duration))
 	return params.network(), scalers, report, nil
+}
+
+// newTrainer draws the initial weights from cfg.Seed and builds the
+// training graph for the prepared series.
+func newTrainer(cfg TrainConfig, series []*preparedSeries) *trainer {
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed_1157))
+	params := initParams(rng, cfg.Features().Width(), cfg.Hidden, cfg.Horizon)
+	chunks, chunkLen := trainChunks(series, cfg.Batch)
+	tr := &trainer{
+		cfg:    cfg,
+		series: series,
+		chunks: chunks,
+		segs:   (chunkLen + cfg.SeqLen - 1) / cfg.SeqLen,
+		params: params,
+		opt:    newAdam(cfg.LR, params.data),
+		rng:    rng,
+		graph:  newLSTMGraph(params, len(chunks), cfg.SeqLen, true, cfg.InputDropout > 0, cfg.Dropout > 0 && len(cfg.Hidden) > 1),
+	}
+	tr.baseline = tr.baselineLoss()
+	return tr
 }
 
 // initParams draws the initial weights: every LSTM weight and bias uniform
