@@ -3,6 +3,7 @@ package dynthreshold
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -154,12 +155,33 @@ type Detector struct {
 	yLo, yD   []float32
 	pendES    []float32 // the batch being filled
 	pendY     []float32
-	excl      []uint64 // per ring slot (b mod w)·n + j: flagged, grown by the error buffer within its batch
+	// derived from the ring, not encoded: per batch slot, the mean and the
+	// sum of squared deviations of the dequantised values
+	yMean, yM2 []float64
+	excl       []uint64 // per ring slot (b mod w)·n + j: flagged, grown by the error buffer within its batch
 
 	// scratch for recomputation, not state
-	es, ys, tmp []float64
-	cand        []cand
-	zbits       []uint64
+	es, tmp []float64
+	cand    []cand
+	zbits   []uint64
+	slots   []int
+	heap    []cursor
+}
+
+// batchStats caches the mean and sum of squared deviations of the values of
+// batch slot pos.
+func (d *Detector) batchStats(pos int) {
+	var s float64
+	for j := 0; j < d.n; j++ {
+		s += d.yAt(pos, j)
+	}
+	m := s / float64(d.n)
+	var m2 float64
+	for j := 0; j < d.n; j++ {
+		dv := d.yAt(pos, j) - m
+		m2 += dv * dv
+	}
+	d.yMean[pos], d.yM2[pos] = m, m2
 }
 
 type cand struct {
@@ -194,8 +216,11 @@ func New(cfg Config, prior Prior) (*Detector, error) {
 		pendES: make([]float32, 0, cfg.Batch),
 		pendY:  make([]float32, 0, cfg.Batch),
 		excl:   make([]uint64, (h+63)/64),
+		yMean:  make([]float64, cfg.Windows),
+		yM2:    make([]float64, cfg.Windows),
+		slots:  make([]int, cfg.Windows),
+		heap:   make([]cursor, 0, cfg.Windows),
 		es:     make([]float64, h),
-		ys:     make([]float64, h),
 		tmp:    make([]float64, h),
 		cand:   make([]cand, h),
 		zbits:  make([]uint64, (h+63)/64),
@@ -302,7 +327,11 @@ func (d *Detector) decide(es float64) Decision {
 	if !upF && (downF || (th.inverseArmed && es < th.mu)) {
 		dec.Direction = Down
 	}
-	dec.Score = score(max(rUp, rDown), dec.Flagged)
+	rho := rUp
+	if dec.Direction == Down {
+		rho = rDown
+	}
+	dec.Score = score(rho, dec.Flagged)
 
 	var x, eps, eff float64
 	if dec.Direction == Up {
@@ -384,7 +413,11 @@ func (d *Detector) completeBatch(b uint64) {
 		}
 	}
 	d.esLo[pos], d.esD[pos] = quantise(d.pendES, d.esQ[base:base+d.n])
+	// Only the values' distribution is used, not their order: store them
+	// sorted so that percentiles merge batches instead of selecting.
+	slices.Sort(d.pendY)
 	d.yLo[pos], d.yD[pos] = quantise(d.pendY, d.yQ[base:base+d.n])
+	d.batchStats(pos)
 	d.pendES, d.pendY = d.pendES[:0], d.pendY[:0]
 	if d.cfg.Rule != RuleFixed && d.seen >= uint64(d.cfg.WarmUp) {
 		d.recompute()
@@ -414,25 +447,30 @@ func dequantise(lo, step float32, q uint16) float64 {
 }
 
 // recompute sets the threshold in force from the last min(seen, h)
-// readings.
+// readings: O(h) passes for the smoothed errors, O(w log w + h/20) for the
+// values' percentiles (their batches are stored sorted) and the z search
+// described at search.
 func (d *Detector) recompute() {
 	m := int(min(d.seen, uint64(d.h)))
-	first := d.seen - uint64(m)
-	fb := first / uint64(d.n)
-	for k := 0; k < m/d.n; k++ {
-		pos := int((fb + uint64(k)) % uint64(d.w))
-		el, ed, yl, yd := d.esLo[pos], d.esD[pos], d.yLo[pos], d.yD[pos]
-		for j := 0; j < d.n; j++ {
-			d.es[k*d.n+j] = dequantise(el, ed, d.esQ[pos*d.n+j])
-			d.ys[k*d.n+j] = dequantise(yl, yd, d.yQ[pos*d.n+j])
-		}
+	nb := m / d.n
+	fb := (d.seen - uint64(m)) / uint64(d.n)
+	slots := d.slots[:nb]
+	for k := range slots {
+		slots[k] = int((fb + uint64(k)) % uint64(d.w))
 	}
-	es, ys := d.es[:m], d.ys[:m]
+	es := d.es[:m]
 	var s float64
 	maxES := math.Inf(-1)
-	for _, v := range es {
-		s += v
-		maxES = max(maxES, v)
+	for k, pos := range slots {
+		lo, st := float64(d.esLo[pos]), float64(d.esD[pos])
+		q := d.esQ[pos*d.n : (pos+1)*d.n]
+		out := es[k*d.n : (k+1)*d.n]
+		for j, c := range q {
+			v := lo + float64(c)*st
+			out[j] = v
+			s += v
+			maxES = max(maxES, v)
+		}
 	}
 	mu := s / float64(m)
 	var s1, s2 float64
@@ -467,21 +505,8 @@ func (d *Detector) recompute() {
 
 	// Telemanom. Scale check (compare_to_epsilon): the window's errors must
 	// not be negligible against the values.
-	var ysum float64
-	for _, v := range ys {
-		ysum += v
-	}
-	ym := ysum / float64(m)
-	var yss float64
-	for _, v := range ys {
-		dv := v - ym
-		yss += dv * dv
-	}
-	ysd := math.Sqrt(yss / float64(m))
-	copy(d.tmp, ys)
-	p5 := quantileSelect(d.tmp[:m], 5)
-	p95 := quantileSelect(d.tmp[:m], 95)
-	ipr := p95 - p5
+	ysd := d.valuesStd(slots)
+	ipr := d.valuesPercentile(slots, 95) - d.valuesPercentile(slots, 5)
 	ms := d.cfg.MinSpread
 	t.gate = (sd > ms*ysd || maxES > ms*ipr) && maxES > d.cfg.MinError
 	t.floor = math.Nextafter(ms*ipr, math.Inf(1))
@@ -497,17 +522,16 @@ func (d *Detector) recompute() {
 	// non_anom_max: the largest (inverted) smoothed error that was not
 	// flagged; pruning keeps a new sequence only if its peak x satisfies
 	// (x − non_anom_max)/x ≥ p, i.e. x ≥ non_anom_max/(1−p).
-	namUp, namDown := math.Inf(-1), math.Inf(-1)
-	for k := 0; k < m; k++ {
-		b := fb + uint64(k/d.n)
-		slot := int(b%uint64(d.w))*d.n + k%d.n
-		if getBit(d.excl, slot) {
-			continue
+	namUp, minES := math.Inf(-1), math.Inf(1)
+	for k, pos := range slots {
+		out := es[k*d.n : (k+1)*d.n]
+		for j, v := range out {
+			if !getBit(d.excl, pos*d.n+j) {
+				namUp, minES = max(namUp, v), min(minES, v)
+			}
 		}
-		v := es[k]
-		namUp = max(namUp, v)
-		namDown = max(namDown, mu+(mu-v))
 	}
+	namDown := mu + (mu - minES)
 	t.up, t.down = math.Inf(1), math.Inf(1)
 	t.inverseArmed = d.cfg.Inverse
 	if t.gate {
@@ -517,6 +541,123 @@ func (d *Detector) recompute() {
 		}
 	}
 	d.th = t
+}
+
+// valuesStd combines the per-batch means and sums of squared deviations of
+// the values (Chan, Golub & LeVeque 1979) into the window's population
+// standard deviation.
+func (d *Detector) valuesStd(slots []int) float64 {
+	var n, mean, m2 float64
+	nb := float64(d.n)
+	for _, pos := range slots {
+		bm, bm2 := d.yMean[pos], d.yM2[pos]
+		delta := bm - mean
+		tot := n + nb
+		mean += delta * nb / tot
+		m2 += bm2 + delta*delta*n*nb/tot
+		n = tot
+	}
+	return math.Sqrt(m2 / n)
+}
+
+// valuesPercentile is numpy's linear percentile of the window's values. Each
+// batch's value codes are sorted, so the order statistics are found by
+// merging the batches from the nearer end with a heap of cursors: O(w +
+// k log w) for rank k from that end.
+func (d *Detector) valuesPercentile(slots []int, q float64) float64 {
+	m := len(slots) * d.n
+	r := q / 100 * float64(m-1)
+	i := int(r)
+	if i >= m-1 {
+		v, _ := d.orderStat(slots, 0, false, true)
+		return v
+	}
+	var a, b float64 // s[i], s[i+1]
+	if i < m/2 {
+		a, b = d.orderStat(slots, i, true, false)
+	} else {
+		// s[i+1] is the (m−2−i)-th largest, s[i] the next one down.
+		b, a = d.orderStat(slots, m-2-i, true, true)
+	}
+	return a + (r-float64(i))*(b-a)
+}
+
+// orderStat returns the k-th smallest value of the window (the k-th largest
+// if desc), and, if next, the (k+1)-th.
+func (d *Detector) orderStat(slots []int, k int, next, desc bool) (float64, float64) {
+	h := d.heap[:0]
+	for _, pos := range slots {
+		c := 0
+		if desc {
+			c = d.n - 1
+		}
+		h = append(h, cursor{pos: int32(pos), at: int32(c), v: d.yAt(pos, c)})
+	}
+	less := func(a, b cursor) bool {
+		if desc {
+			return a.v > b.v
+		}
+		return a.v < b.v
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		siftDown(h, i, less)
+	}
+	var out [2]float64
+	for popped := 0; popped <= k+1; popped++ {
+		top := h[0]
+		if popped == k {
+			out[0] = top.v
+			if !next {
+				return out[0], 0
+			}
+		} else if popped == k+1 {
+			out[1] = top.v
+			break
+		}
+		top.at++
+		if desc {
+			top.at -= 2
+		}
+		if top.at < 0 || int(top.at) >= d.n {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		} else {
+			top.v = d.yAt(int(top.pos), int(top.at))
+			h[0] = top
+		}
+		if len(h) == 0 {
+			out[1] = out[0]
+			break
+		}
+		siftDown(h, 0, less)
+	}
+	return out[0], out[1]
+}
+
+func (d *Detector) yAt(pos, j int) float64 {
+	return dequantise(d.yLo[pos], d.yD[pos], d.yQ[pos*d.n+j])
+}
+
+type cursor struct {
+	pos, at int32
+	v       float64
+}
+
+func siftDown(h []cursor, i int, less func(a, b cursor) bool) {
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && less(h[c+1], h[c]) {
+			c++
+		}
+		if !less(h[c], h[i]) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
 }
 
 const sdLim = 12.0

@@ -277,6 +277,10 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	}
 	s.esQ, s.yQ, s.esLo, s.esD, s.yLo, s.yD = esQ, yQ, esLo, esD, yLo, yD
 	s.pendES, s.pendY, s.excl = pendES, pendY, excl
+	s.yMean, s.yM2 = make([]float64, w), make([]float64, w)
+	for k := 0; k < nb; k++ {
+		s.batchStats(int((completed - uint64(nb) + uint64(k)) % uint64(w)))
+	}
 	*d = s
 	return nil
 }
