@@ -1,0 +1,53 @@
+package model
+
+// haveAVX2FMA reports whether the CPU and the operating system support the
+// AVX2 and FMA instructions used by kernel_amd64.s.
+var haveAVX2FMA = detectAVX2FMA()
+
+func detectAVX2FMA() bool {
+	maxID, _, _, _ := cpuid(0, 0)
+	if maxID < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const (
+		fma     = 1 << 12
+		osxsave = 1 << 27
+		avx     = 1 << 28
+	)
+	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
+		return false
+	}
+	// The OS must save the XMM and YMM registers on context switches.
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const avx2 = 1 << 5
+	return ebx7&avx2 != 0
+}
+
+// cpuid executes CPUID with the given EAX and ECX.
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+
+// xgetbv returns XCR0 (XGETBV with ECX = 0).
+func xgetbv() (eax, edx uint32)
+
+// gemmNT2AVX2 computes two rows of gemmNT: rows a and a+lda of A against the
+// first n rows of B (n a positive multiple of 4), writing c[0:n] and
+// c[ldc:ldc+n]. k ≥ 1. Strides are in elements.
+//
+//go:noescape
+func gemmNT2AVX2(k int, a *float32, lda int, b *float32, ldb int, n int, bias *float32, c *float32, ldc int)
+
+// gemmNT1AVX2 computes one row of gemmNT (a matrix-vector product): c[j] for
+// j < n, n a positive multiple of 4.
+//
+//go:noescape
+func gemmNT1AVX2(k int, a *float32, b *float32, ldb int, n int, bias *float32, c *float32)
+
+// lstmCellAVX2 is lstmCell for units [0, units), units a positive multiple of
+// 4; hid is H, the distance between gate blocks of z.
+//
+//go:noescape
+func lstmCellAVX2(units int, z *float32, hid int, c *float32, h *float32, tab *[actTabLen][4]uint64)

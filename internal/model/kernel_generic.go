@@ -1,0 +1,18 @@
+//go:build !amd64
+
+package model
+
+// haveAVX2FMA is false off amd64: only the portable kernels exist.
+const haveAVX2FMA = false
+
+func gemmNT2AVX2(k int, a *float32, lda int, b *float32, ldb int, n int, bias *float32, c *float32, ldc int) {
+	panic("model: no AVX2 kernels on this architecture")
+}
+
+func gemmNT1AVX2(k int, a *float32, b *float32, ldb int, n int, bias *float32, c *float32) {
+	panic("model: no AVX2 kernels on this architecture")
+}
+
+func lstmCellAVX2(units int, z *float32, hid int, c *float32, h *float32, tab *[actTabLen][4]uint64) {
+	panic("model: no AVX2 kernels on this architecture")
+}
