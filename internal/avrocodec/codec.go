@@ -214,7 +214,7 @@ func (c *Codec) writerByID(ctx context.Context, id int) (*writerSchema, *DecodeE
 		} else {
 			c.log.Warn("schema registry lookup failed", zap.Int("id", id), zap.Error(err))
 		}
-		return nil, &DecodeError{Kind: k, Framing: FramingConfluent, Offset: 1, Detail: fmt.Sprintf("schema id %d", id), Err: err}
+		return nil, &DecodeError{Kind: k, Framing: FramingConfluent, Offset: 1, Err: err}
 	}
 	w, err := c.addWriter(text)
 	if err != nil {
@@ -271,6 +271,9 @@ func (c *Codec) body(ctx context.Context, f Framing, payload []byte) (*writerSch
 			return nil, nil, &DecodeError{Kind: ErrMalformed, Framing: f, Offset: 0, Detail: fmt.Sprintf("magic byte 0x%02x, want 0x00", payload[0])}
 		}
 		id := int(int32(binary.BigEndian.Uint32(payload[1:5])))
+		if id <= 0 {
+			return nil, nil, &DecodeError{Kind: ErrUnknownSchema, Framing: f, Offset: 1, Detail: fmt.Sprintf("schema id %d is not a registry id", id)}
+		}
 		w, err := c.writerByID(ctx, id)
 		if err != nil {
 			return nil, nil, err
@@ -300,11 +303,17 @@ func headerLen(f Framing) int {
 	return singleObjectHead
 }
 
-// recovered turns a panic inside a decoder into a DecodeError, so that no
-// payload can crash the consumer.
-func recovered(f Framing, err *error) {
+// finish names the record in a decode error and turns a panic inside a
+// decoder into a DecodeError, so that no payload can crash the consumer.
+// Deferred by every Decode method.
+func finish(rec string, err *error) {
 	if r := recover(); r != nil {
-		*err = &DecodeError{Kind: ErrMalformed, Framing: f, Offset: -1, Detail: fmt.Sprintf("decoder panic: %v", r)}
+		*err = &DecodeError{Kind: ErrMalformed, Offset: -1, Detail: fmt.Sprintf("decoder panic: %v", r)}
+	}
+	if *err != nil {
+		if de, ok := (*err).(*DecodeError); ok {
+			de.Record = rec
+		}
 	}
 }
 
@@ -313,11 +322,11 @@ func recovered(f Framing, err *error) {
 // and fields finite). It blocks only when a Confluent schema id is seen for
 // the first time.
 func (c *Codec) DecodeReading(ctx context.Context, payload []byte) (r record.Reading, err error) {
+	defer finish("reading", &err)
 	f, de := c.detect(payload)
 	if de != nil {
 		return r, de
 	}
-	defer recovered(f, &err)
 	if f == FramingJSON {
 		m, de := decodeJSONObject(payload)
 		if de != nil {
@@ -372,12 +381,11 @@ func (c *Codec) decodeNative(ctx context.Context, t recordType, payload []byte) 
 	}
 	rd := newReader(body)
 	if err := rd.skip(w.root, 0); err != nil {
-		off := -1
 		var we *wireError
 		if errors.As(err, &we) {
-			off = headerLen(f) + we.off
+			return nil, f, &DecodeError{Kind: ErrMalformed, Framing: f, Offset: headerLen(f) + we.off, Detail: we.msg}
 		}
-		return nil, f, &DecodeError{Kind: ErrMalformed, Framing: f, Offset: off, Err: err}
+		return nil, f, &DecodeError{Kind: ErrMalformed, Framing: f, Offset: -1, Err: err}
 	}
 	if rd.pos != len(body) {
 		return nil, f, &DecodeError{Kind: ErrMalformed, Framing: f, Offset: headerLen(f) + rd.pos, Detail: fmt.Sprintf("%d trailing bytes", len(body)-rd.pos)}
@@ -397,7 +405,7 @@ func (c *Codec) decodeNative(ctx context.Context, t recordType, payload []byte) 
 // result is validated. It blocks only when a Confluent schema id is seen for
 // the first time.
 func (c *Codec) DecodeEvent(ctx context.Context, payload []byte) (e record.Event, err error) {
-	defer recovered("", &err)
+	defer finish("event", &err)
 	m, f, de := c.decodeNative(ctx, typeEvent, payload)
 	if de != nil {
 		return e, de
@@ -417,7 +425,7 @@ func (c *Codec) DecodeEvent(ctx context.Context, payload []byte) (e record.Event
 // validated. It blocks only when a Confluent schema id is seen for the first
 // time.
 func (c *Codec) DecodeScore(ctx context.Context, payload []byte) (s record.Score, err error) {
-	defer recovered("", &err)
+	defer finish("score", &err)
 	m, f, de := c.decodeNative(ctx, typeScore, payload)
 	if de != nil {
 		return s, de

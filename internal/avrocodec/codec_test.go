@@ -273,6 +273,9 @@ func TestDecodeErrors(t *testing.T) {
 	hugeMap := append(append([]byte{}, good[:10]...), 2, 's', 0, 0, 0, 0, 0, 0, 0, 0, 0) // series "s", time 0, value 0
 	hugeMap = append(hugeMap, 0xfe, 0xff, 0xff, 0xff, 0x0f)                              // fields: block of 2^31-1 entries
 	noRegistry := newCodec(t, nil, nil)
+	if _, err := c.AddWriterSchema(nullableValue); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name    string
@@ -296,6 +299,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"writer lacks value", c, soe(t, noValue, map[string]any{"series_id": "s", "event_time": t0}), ErrMissingField, "value"},
 		{"score decoded as reading", c, soe(t, schemas.Score, scoreNative(&sc)), ErrIncompatibleSchema, ""},
 		{"short confluent header", c, []byte{0, 0, 0}, ErrMalformed, ""},
+		{"negative confluent id", c, append([]byte{0, 0xff, 0xff, 0xff, 0xfe}, good[10:]...), ErrUnknownSchema, ""},
+		{"nullable value is null", c, soe(t, nullableValue, map[string]any{"series_id": "s", "event_time": t0, "value": nil}), ErrMissingField, "value"},
 		{"unknown confluent id", c, append([]byte{0, 0, 0, 0, 99}, good[10:]...), ErrUnknownSchema, ""},
 		{"confluent without registry", noRegistry, append([]byte{0, 0, 0, 0, 7}, good[10:]...), ErrUnknownSchema, ""},
 		{"too large", c, append([]byte{'{'}, make([]byte, DefaultMaxPayloadBytes)...), ErrTooLarge, ""},
@@ -330,6 +335,12 @@ func TestDecodeErrors(t *testing.T) {
 		})
 	}
 }
+
+// nullableValue is a writer schema whose required value may be null.
+const nullableValue = `{"type":"record","name":"Reading","namespace":"io.vigil","fields":[
+	{"name":"series_id","type":"string"},
+	{"name":"event_time","type":{"type":"long","logicalType":"timestamp-micros"}},
+	{"name":"value","type":["null","double"],"default":null}]}`
 
 func ptr[T any](v T) *T { return &v }
 

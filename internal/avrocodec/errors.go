@@ -55,6 +55,8 @@ var (
 type DecodeError struct {
 	// Kind classifies the failure; see the Err* kinds.
 	Kind *Kind
+	// Record is what was being decoded: "reading", "event" or "score".
+	Record string
 	// Framing is the framing the payload was decoded as (after detection).
 	Framing Framing
 	// Offset is the byte offset into the payload where decoding failed, or
@@ -68,12 +70,22 @@ type DecodeError struct {
 	Err error
 }
 
-// Error formats the error as "decode <framing>: <reason>: field f: at byte n: detail: err".
+// Error formats the error as
+// "decode <record> (<framing>): <reason>: field f: at byte n: detail: err".
 func (e *DecodeError) Error() string {
 	var b strings.Builder
 	b.WriteString("decode ")
-	b.WriteString(string(e.Framing))
-	b.WriteString(": ")
+	if e.Record != "" {
+		b.WriteString(e.Record)
+		b.WriteString(" ")
+	}
+	b.WriteString("(")
+	if e.Framing == "" {
+		b.WriteString("unknown framing")
+	} else {
+		b.WriteString(string(e.Framing))
+	}
+	b.WriteString("): ")
 	b.WriteString(e.Kind.reason)
 	if e.Field != "" {
 		b.WriteString(": field ")

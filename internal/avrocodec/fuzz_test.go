@@ -115,3 +115,47 @@ func FuzzDecodeReading(f *testing.F) {
 		_ = fmt.Sprint(err) // formatting must not panic either
 	})
 }
+
+// FuzzDecodeEvent is FuzzDecodeReading for the goavro-backed path of events
+// and scores: no panic, only typed errors, only valid results.
+func FuzzDecodeEvent(f *testing.F) {
+	entries, err := os.ReadDir(filepath.Join("testdata", "golden"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "event") || strings.HasPrefix(e.Name(), "score") {
+			b, err := os.ReadFile(filepath.Join("testdata", "golden", e.Name()))
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+			f.Add(b[:len(b)/2])
+		}
+	}
+	c := fuzzCodec(f)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		ev, err := c.DecodeEvent(bg, payload)
+		checkFuzzResult(t, err, func() error { return ev.Validate() })
+		sc, err := c.DecodeScore(bg, payload)
+		checkFuzzResult(t, err, func() error { return sc.Validate() })
+	})
+}
+
+func checkFuzzResult(t *testing.T, err error, validate func() error) {
+	t.Helper()
+	if err == nil {
+		if verr := validate(); verr != nil {
+			t.Fatalf("decoded an invalid record: %v", verr)
+		}
+		return
+	}
+	var de *DecodeError
+	if !errors.As(err, &de) || de.Kind == nil {
+		t.Fatalf("error %T %v is not a typed *DecodeError", err, err)
+	}
+	if strings.HasPrefix(de.Detail, "decoder panic") {
+		t.Fatalf("decoder panicked: %v", err)
+	}
+	_ = err.Error()
+}

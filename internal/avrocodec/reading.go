@@ -177,11 +177,10 @@ func (p *readingPlan) decode(r *reader, out *record.Reading) *DecodeError {
 			if de, ok := err.(*DecodeError); ok {
 				return de
 			}
-			off := start
 			if we, ok := err.(*wireError); ok {
-				off = we.off
+				return &DecodeError{Kind: ErrMalformed, Offset: we.off, Field: st.name, Detail: we.msg}
 			}
-			return &DecodeError{Kind: ErrMalformed, Offset: off, Field: st.name, Err: err}
+			return &DecodeError{Kind: ErrMalformed, Offset: start, Field: st.name, Err: err}
 		}
 	}
 	return nil
@@ -195,6 +194,10 @@ func (p *readingPlan) step(r *reader, st *readingStep, out *record.Reading) erro
 			return err
 		}
 		if b.kind == kNull {
+			switch st.op {
+			case opSeriesID, opTime, opValue:
+				return &DecodeError{Kind: ErrMissingField, Offset: r.pos, Field: st.name, Detail: "required field is null"}
+			}
 			return nil // reader default
 		}
 		t = b
