@@ -1,0 +1,108 @@
+package kafkaconn
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/vigil-stream/vigil/internal/config"
+)
+
+// Config is the connection to a Kafka cluster.
+type Config struct {
+	// Brokers are the bootstrap brokers, host:port. Default 127.0.0.1:9092.
+	Brokers config.StringList `yaml:"brokers"`
+	// ClientID names this process to the brokers (quotas, logs). Default vigil.
+	ClientID string `yaml:"client_id"`
+	// DialTimeout bounds connecting to a broker. Default 10s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+}
+
+// RegisterFlags registers the connection flags under prefix (e.g. "kafka.").
+func (c *Config) RegisterFlags(f *flag.FlagSet, prefix string) {
+	c.Brokers = config.StringList{"127.0.0.1:9092"}
+	f.Var(&c.Brokers, prefix+"brokers", "Kafka bootstrap brokers, comma-separated host:port.")
+	f.StringVar(&c.ClientID, prefix+"client-id", "vigil", "Client id sent to the brokers.")
+	f.DurationVar(&c.DialTimeout, prefix+"dial-timeout", 10*time.Second, "Timeout for connecting to a broker.")
+}
+
+// Validate checks the broker addresses.
+func (c *Config) Validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("kafka.brokers: at least one broker is required")
+	}
+	for _, b := range c.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return fmt.Errorf("kafka.brokers: %q is not host:port: %w", b, err)
+		}
+	}
+	if c.DialTimeout <= 0 {
+		return errors.New("kafka.dial-timeout must be positive")
+	}
+	return nil
+}
+
+// Dialer returns the dialer for connections made by the consumer group.
+func (c *Config) Dialer() *kafka.Dialer {
+	return &kafka.Dialer{ClientID: c.ClientID, Timeout: c.DialTimeout, DualStack: true}
+}
+
+// Transport returns a transport for clients and writers.
+func (c *Config) Transport() *kafka.Transport {
+	return &kafka.Transport{ClientID: c.ClientID, DialTimeout: c.DialTimeout, MetadataTTL: 30 * time.Second}
+}
+
+// Client returns an admin and data-plane client with the given request
+// timeout.
+func (c *Config) Client(t *kafka.Transport, timeout time.Duration) *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: t, Timeout: timeout}
+}
+
+// Writer returns a writer that is safe by default, which kafka-go's zero
+// Writer is not: acks from all in-sync replicas (the zero value waits for
+// none and silently drops messages on broker errors), a batch timeout of
+// batchTimeout instead of kafka-go's 1 s (a lone event would otherwise wait
+// a second), and the topic taken from each message. balancer picks the
+// partition; nil means Murmur2 on the key, as Java clients do, so records
+// of one key land where a Java producer would put them.
+func (c *Config) Writer(t *kafka.Transport, balancer kafka.Balancer, batchTimeout time.Duration) *kafka.Writer {
+	if balancer == nil {
+		balancer = kafka.Murmur2Balancer{}
+	}
+	return &kafka.Writer{
+		Addr:                   kafka.TCP(c.Brokers...),
+		Transport:              t,
+		Balancer:               balancer,
+		RequiredAcks:           kafka.RequireAll,
+		BatchTimeout:           batchTimeout,
+		BatchSize:              10000,
+		BatchBytes:             8 << 20,
+		MaxAttempts:            10,
+		WriteBackoffMin:        10 * time.Millisecond,
+		WriteBackoffMax:        500 * time.Millisecond,
+		Compression:            kafka.Lz4,
+		AllowAutoTopicCreation: false,
+	}
+}
+
+// ExplicitPartition is a Balancer that writes each message to the partition
+// named in its Partition field (kafka-go ignores that field otherwise). It
+// is how state is co-partitioned with the input it belongs to.
+type ExplicitPartition struct{}
+
+var _ kafka.Balancer = ExplicitPartition{}
+
+// Balance returns msg.Partition. It panics if the partition does not exist:
+// callers check partition counts at start-up.
+func (ExplicitPartition) Balance(msg kafka.Message, partitions ...int) int {
+	for _, p := range partitions {
+		if p == msg.Partition {
+			return p
+		}
+	}
+	panic(fmt.Sprintf("kafkaconn: partition %d of %s does not exist (%d partitions)", msg.Partition, msg.Topic, len(partitions)))
+}

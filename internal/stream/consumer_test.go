@@ -1,0 +1,159 @@
+package stream_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/vigil-stream/vigil/internal/config"
+	"github.com/vigil-stream/vigil/internal/kafkaconn"
+	"github.com/vigil-stream/vigil/internal/kafkatest"
+	"github.com/vigil-stream/vigil/internal/stream"
+)
+
+func TestMain(m *testing.M) {
+	if runChild() {
+		return
+	}
+	goleak.VerifyTestMain(m,
+		// kafka-go keeps pooled connections whose goroutines end lazily.
+		goleak.IgnoreTopFunction("github.com/segmentio/kafka-go.(*conn).run"),
+		goleak.IgnoreAnyFunction("github.com/segmentio/kafka-go.(*connPool).discover"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+// topics is one test's set of topics.
+type topics struct {
+	in, out, dlq, changelog string
+	partitions               int
+}
+
+func newTopics(t *testing.T, partitions int) topics {
+	return topics{
+		in:         kafkatest.Topic(t, "in", partitions),
+		out:        kafkatest.Topic(t, "out", partitions),
+		dlq:        kafkatest.Topic(t, "dlq", 1),
+		changelog:  kafkatest.Topic(t, "state", partitions, kafkatest.WithConfig("cleanup.policy", "compact")),
+		partitions: partitions,
+	}
+}
+
+func testConfig(tp topics, group string) (stream.Config, kafkaconn.Config) {
+	cfg := stream.Config{
+		Group: group, Topics: config.StringList{tp.in}, EventsTopic: tp.out, DLQTopic: tp.dlq,
+		ChangelogTopic: tp.changelog, StartFrom: "earliest", FetchMaxBytes: 4 << 10,
+		FetchMaxWait: 100 * time.Millisecond, PublishBatchTimeout: time.Millisecond,
+		CheckpointInterval: 200 * time.Millisecond, SessionTimeout: 2 * time.Second,
+		HeartbeatInterval: 500 * time.Millisecond, RebalanceTimeout: 10 * time.Second,
+		ShutdownTimeout: 10 * time.Second,
+	}
+	return cfg, kafkaconn.Config{Brokers: config.StringList(brokersFromEnv()), ClientID: "vigil-test", DialTimeout: 5 * time.Second}
+}
+
+// produceSums writes n records "s<k>=<i>" over the given number of series,
+// keyed by series.
+func produceSums(t *testing.T, topic string, series, n int) {
+	w := kafkatest.Writer(t)
+	w.BatchSize = 50 // small record batches, so that fetches are small too
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		s := fmt.Sprintf("s%d", i%series)
+		msgs[i] = kafka.Message{Topic: topic, Key: []byte(s), Value: []byte(fmt.Sprintf("%s=%d", s, i))}
+	}
+	kafkatest.Produce(t, w, msgs...)
+}
+
+// checkSums reads every input and output record and checks that each input
+// record has an output, that duplicate outputs are identical, and that the
+// running count and sum of every output match the input.
+func checkSums(t *testing.T, tp topics) (distinct, duplicates int) {
+	t.Helper()
+	type key struct {
+		partition int
+		offset    int64
+	}
+	want := map[key]string{}
+	count := map[string]int64{}
+	sum := map[string]int64{}
+	for _, m := range kafkatest.ReadAll(t, tp.in) {
+		s, v, _ := strings.Cut(string(m.Value), "=")
+		n, _ := strconv.ParseInt(v, 10, 64)
+		count[s]++
+		sum[s] += n
+		want[key{m.Partition, m.Offset}] = fmt.Sprintf("%s,%d,%d,%d", s, m.Offset, count[s], sum[s])
+	}
+	got := map[string]bool{}
+	for _, m := range kafkatest.ReadAll(t, tp.out) {
+		if got[string(m.Value)] {
+			duplicates++
+		}
+		got[string(m.Value)] = true
+	}
+	for k, w := range want {
+		if !got[w] {
+			t.Errorf("input %d/%d: output %q missing", k.partition, k.offset, w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d distinct outputs for %d inputs: some outputs disagree with the input", len(got), len(want))
+	}
+	return len(got), duplicates
+}
+
+// waitOutputs waits until the output topic holds at least n records.
+func waitOutputs(t *testing.T, topic string, n int64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for kafkatest.EndOffsets(t, topic) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("output topic has %d records after %v, want at least %d", kafkatest.EndOffsets(t, topic), timeout, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRestartResumesFromCheckpoint stops a consumer half way through and
+// starts another in the same group: every input record gets its output,
+// computed from state restored from the changelog.
+func TestRestartResumesFromCheckpoint(t *testing.T) {
+	tp := newTopics(t, 4)
+	const n, series = 20000, 50
+	produceSums(t, tp.in, series, n)
+	group := kafkatest.Name(t, "group")
+
+	run := func(until func()) {
+		cfg, conn := testConfig(tp, group)
+		c, err := stream.New(cfg, conn, sumFactory{out: tp.out, delay: 2 * time.Millisecond}, zaptest.NewLogger(t), prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		until()
+		stopped := time.Now()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		if d := time.Since(stopped); d > cfg.ShutdownTimeout+5*time.Second {
+			t.Errorf("shutdown took %v", d)
+		}
+	}
+	run(func() { waitOutputs(t, tp.out, n/4, 60*time.Second) })
+	if got := kafkatest.EndOffsets(t, tp.out); got >= n {
+		t.Fatalf("the first run processed all %d records before it was stopped: the test proves nothing", got)
+	}
+	run(func() { kafkatest.WaitCommitted(t, group, tp.in, 60*time.Second) })
+	distinct, dups := checkSums(t, tp)
+	t.Logf("%d distinct outputs, %d duplicates after a restart", distinct, dups)
+}
