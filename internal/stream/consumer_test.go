@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 // topics is one test's set of topics.
 type topics struct {
 	in, out, dlq, changelog string
-	partitions               int
+	partitions              int
 }
 
 func newTopics(t *testing.T, partitions int) topics {

@@ -7,21 +7,21 @@ import (
 // metrics are the consumer's Prometheus metrics. They are registered on the
 // injected Registerer; nothing is global.
 type metrics struct {
-	recordsIn        *prometheus.CounterVec   // topic
-	messagesOut      *prometheus.CounterVec   // topic
-	lag              *prometheus.GaugeVec     // topic, partition
-	processing       prometheus.Histogram     // fetch received → outputs acknowledged
-	endToEnd         prometheus.Histogram     // record timestamp → outputs acknowledged
-	checkpointTime   prometheus.Histogram     // changelog write
-	checkpointBytes  prometheus.Counter       // changelog bytes written
-	checkpointRecs   prometheus.Counter       // changelog records written
-	commits          *prometheus.CounterVec   // result: ok, failed
-	assigned         prometheus.Gauge         // partitions assigned
-	restored         prometheus.Gauge         // partitions restored
-	restoreRecords   prometheus.Counter       // changelog records read while restoring
-	fetchErrors      *prometheus.CounterVec   // kind
-	offsetResets     *prometheus.CounterVec   // topic
-	generations      prometheus.Counter
+	recordsIn       *prometheus.CounterVec // topic
+	messagesOut     *prometheus.CounterVec // topic
+	lag             *prometheus.GaugeVec   // topic, partition
+	processing      prometheus.Histogram   // fetch received → outputs acknowledged
+	endToEnd        prometheus.Histogram   // record timestamp → outputs acknowledged
+	checkpointTime  prometheus.Histogram   // changelog write
+	checkpointBytes prometheus.Counter     // changelog bytes written
+	checkpointRecs  prometheus.Counter     // changelog records written
+	commits         *prometheus.CounterVec // result: ok, failed
+	assigned        prometheus.Gauge       // partitions assigned
+	restored        prometheus.Gauge       // partitions restored
+	restoreRecords  prometheus.Counter     // changelog records read while restoring
+	fetchErrors     *prometheus.CounterVec // kind
+	offsetResets    *prometheus.CounterVec // topic
+	generations     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
