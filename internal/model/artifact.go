@@ -47,8 +47,9 @@ import (
 // third of what an array of float takes for typical weights, and one call
 // to turn into an array in any language (numpy.frombuffer(b, "<f4")).
 //
-// The OCF sync marker is the first 16 bytes of the checksum, so that Save
-// writes the same bytes for the same model.
+// The OCF sync marker is the first 16 bytes of the checksum and the header
+// keys are written in sorted order, so that Save writes the same bytes for
+// the same model.
 const FormatVersion = 1
 
 // Header metadata keys of an artifact.
@@ -135,10 +136,11 @@ func encodeArtifact(m *Model, format int, meta map[string][]byte) ([]byte, [sha2
 		return nil, sum, fmt.Errorf("encode model: %w", err)
 	}
 	sum = sha256.Sum256(datum[:len(datum)-sha256.Size])
-	rec["checksum"] = sum[:]
 	header := map[string][]byte{
-		MetaFormat: []byte(strconv.Itoa(format)),
-		MetaSHA256: []byte(hex.EncodeToString(sum[:])),
+		MetaFormat:    []byte(strconv.Itoa(format)),
+		MetaSHA256:    []byte(hex.EncodeToString(sum[:])),
+		"avro.schema": []byte(codec.Schema()),
+		"avro.codec":  []byte(goavro.CompressionNullLabel),
 	}
 	for k, v := range meta {
 		if v == nil {
@@ -147,17 +149,37 @@ func encodeArtifact(m *Model, format int, meta map[string][]byte) ([]byte, [sha2
 			header[k] = v
 		}
 	}
-	var buf bytes.Buffer
-	cfg := goavro.OCFConfig{W: &buf, Codec: codec, CompressionName: goavro.CompressionNullLabel, MetaData: header}
-	copy(cfg.SyncMarker[:], sum[:])
-	ocf, err := goavro.NewOCFWriter(cfg)
-	if err != nil {
-		return nil, sum, fmt.Errorf("encode model: %w", err)
+	// The record's encoding ends with the checksum (the last field), so
+	// setting it needs no second encoding.
+	copy(datum[len(datum)-sha256.Size:], sum[:])
+	return writeContainer(header, sum[:16], datum), sum, nil
+}
+
+// writeContainer lays out an Avro Object Container File of one block
+// holding one record: magic, the metadata map (keys sorted, so the bytes
+// are reproducible; goavro's writer follows map order), the sync marker,
+// then the block (count 1, size, record, sync marker).
+func writeContainer(meta map[string][]byte, sync, datum []byte) []byte {
+	b := make([]byte, 0, len(datum)+len(meta["avro.schema"])+256)
+	b = append(b, ocfMagic...)
+	b = appendLong(b, int64(len(meta)))
+	for _, k := range sortedKeys(meta) {
+		b = appendLong(b, int64(len(k)))
+		b = append(b, k...)
+		b = appendLong(b, int64(len(meta[k])))
+		b = append(b, meta[k]...)
 	}
-	if err := ocf.Append([]any{rec}); err != nil {
-		return nil, sum, fmt.Errorf("encode model: %w", err)
-	}
-	return buf.Bytes(), sum, nil
+	b = appendLong(b, 0)
+	b = append(b, sync...)
+	b = appendLong(b, 1)
+	b = appendLong(b, int64(len(datum)))
+	b = append(b, datum...)
+	return append(b, sync...)
+}
+
+// appendLong appends the Avro encoding of v: a zig-zag varint.
+func appendLong(b []byte, v int64) []byte {
+	return binary.AppendUvarint(b, uint64(v<<1)^uint64(v>>63))
 }
 
 // Load reads an artifact written by Save. It returns a complete, validated
@@ -437,6 +459,7 @@ func toNative(m *Model, format int) map[string]any {
 			"data_to":    t.DataTo,
 			"series_ids": anyStrings(t.Series),
 			"epochs":     t.Epochs,
+			"best_epoch": t.BestEpoch,
 			"loss":       loss,
 			"errors_all": statsNative(t.ErrorsAll),
 			"errors":     errs,
@@ -465,7 +488,7 @@ func scalerNative(sc *Scaler) map[string]any {
 	return map[string]any{"center": doubles(sc.Center), "spread": doubles(sc.Spread)}
 }
 
-func statsNative(s ErrorSummary) map[string]any {
+func statsNative(s ErrorStats) map[string]any {
 	return map[string]any{
 		"n": int64(s.N), "mean": s.Mean, "std": s.Std,
 		"p50": s.P50, "p90": s.P90, "p95": s.P95, "p99": s.P99, "max": s.Max,
@@ -552,8 +575,8 @@ func (u *unpacker) scaler(rec map[string]any) *Scaler {
 	return &Scaler{Center: items[float64](u, rec, "center"), Spread: items[float64](u, rec, "spread")}
 }
 
-func (u *unpacker) stats(rec map[string]any) ErrorSummary {
-	return ErrorSummary{
+func (u *unpacker) stats(rec map[string]any) ErrorStats {
+	return ErrorStats{
 		N:    int(field[int64](u, rec, "n")),
 		Mean: field[float64](u, rec, "mean"), Std: field[float64](u, rec, "std"),
 		P50: field[float64](u, rec, "p50"), P90: field[float64](u, rec, "p90"),
@@ -648,6 +671,7 @@ func fromNative(native any, format int) (*Model, error) {
 	t.DataTo = field[time.Time](u, tr, "data_to")
 	t.Series = nilIfEmpty(items[string](u, tr, "series_ids"))
 	t.Epochs = int(field[int32](u, tr, "epochs"))
+	t.BestEpoch = int(field[int32](u, tr, "best_epoch"))
 	for _, l := range items[map[string]any](u, tr, "loss") {
 		t.Loss = append(t.Loss, EpochLoss{Train: field[float64](u, l, "train"), Validation: field[float64](u, l, "validation")})
 	}
@@ -656,7 +680,7 @@ func fromNative(native any, format int) (*Model, error) {
 		id := field[string](u, e, "series_id")
 		u.key("error series", &prev, id, i)
 		if t.Errors == nil {
-			t.Errors = map[string]ErrorSummary{}
+			t.Errors = map[string]ErrorStats{}
 		}
 		t.Errors[id] = u.stats(field[map[string]any](u, e, "stats"))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"math"
@@ -54,14 +55,15 @@ func testModel() *Model {
 			Params: map[string]string{"quantile": "0.999", "window": "24h"},
 		},
 		Training: TrainingInfo{
-			DataFrom: day,
-			DataTo:   day.Add(14*24*time.Hour - time.Minute),
-			Series:   []string{"pump-7/temp", "pump-8/temp"},
-			Epochs:   3,
-			Loss:     []EpochLoss{{0.9, math.NaN()}, {0.5, 0.6}, {0.25, 0.375}},
-			ErrorsAll: ErrorSummary{N: 2000, Mean: 0.5, Std: 0.25,
+			DataFrom:  day,
+			DataTo:    day.Add(14*24*time.Hour - time.Minute),
+			Series:    []string{"pump-7/temp", "pump-8/temp"},
+			Epochs:    3,
+			BestEpoch: 3,
+			Loss:      []EpochLoss{{0.9, math.NaN()}, {0.5, 0.6}, {0.25, 0.375}},
+			ErrorsAll: ErrorStats{N: 2000, Mean: 0.5, Std: 0.25,
 				P50: 0.4, P90: 0.9, P95: 1.1, P99: 1.6, Max: 3.2},
-			Errors: map[string]ErrorSummary{
+			Errors: map[string]ErrorStats{
 				"pump-7/temp": {N: 1000, Mean: 0.45, Std: 0.2, P50: 0.4, P90: 0.8, P95: 1, P99: 1.5, Max: 2.9},
 				"pump-8/temp": {N: 1000, Mean: 0.55, Std: 0.3, P50: 0.45, P90: 1, P95: 1.2, P99: 1.7, Max: 3.2},
 			},
@@ -333,16 +335,21 @@ func TestLoadRejectsDamagedArtifacts(t *testing.T) {
 	}
 }
 
-// TestLoadEveryFlip flips every byte of an artifact in turn: each damaged
-// file fails with one of the two sentinels, except for damage to the doc
-// strings of the embedded schema, which leaves the model as it was. Damage
-// to the record itself is always ErrCorrupt.
+// TestLoadEveryFlip flips bytes of an artifact in turn, every byte of the
+// record and every 5th of the header (each header flip that keeps the
+// checksum valid costs a schema parse): each damaged file fails with one of
+// the two sentinels, except for damage to the doc strings of the embedded
+// schema, which leaves the model as it was. Damage to the record itself is
+// always ErrCorrupt.
 func TestLoadEveryFlip(t *testing.T) {
 	m := testModel()
 	good := save(t, m)
 	block := len(good) - 16 - len(mustDatum(t, good)) // the record's first byte
 	harmless := 0
 	for i := range good {
+		if i < block && i%5 != 0 {
+			continue
+		}
 		b := bytes.Clone(good)
 		b[i] ^= 0x20
 		got, err := Load(bytes.NewReader(b))
@@ -426,9 +433,10 @@ func goldenModel() *Model {
 			DataTo:         time.Date(2026, 1, 31, 23, 59, 0, 0, time.UTC),
 			Series:         []string{"a"},
 			Epochs:         2,
+			BestEpoch:      2,
 			Loss:           []EpochLoss{{1, 1.5}, {0.5, 0.75}},
-			ErrorsAll:      ErrorSummary{N: 10, Mean: 1, Std: 0.5, P50: 1, P90: 1.5, P95: 1.75, P99: 2, Max: 2.5},
-			Errors:         map[string]ErrorSummary{"a": {N: 10, Mean: 1, Std: 0.5, P50: 1, P90: 1.5, P95: 1.75, P99: 2, Max: 2.5}},
+			ErrorsAll:      ErrorStats{N: 10, Mean: 1, Std: 0.5, P50: 1, P90: 1.5, P95: 1.75, P99: 2, Max: 2.5},
+			Errors:         map[string]ErrorStats{"a": {N: 10, Mean: 1, Std: 0.5, P50: 1, P90: 1.5, P95: 1.75, P99: 2, Max: 2.5}},
 			Config:         []byte(`{"epochs":2}`),
 			Created:        time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC),
 			TrainerVersion: "golden 1",
@@ -547,4 +555,52 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestFromTraining(t *testing.T) {
+	want := testModel()
+	rep := TrainReport{
+		Config:   DefaultTrainConfig(),
+		Features: want.Features,
+		Series: []SeriesInfo{
+			{ID: "pump-8/temp", ValErrors: want.Training.Errors["pump-8/temp"]},
+			{ID: "pump-7/temp", ValErrors: want.Training.Errors["pump-7/temp"]},
+		},
+		DataFrom:  want.Training.DataFrom,
+		DataTo:    want.Training.DataTo,
+		Epochs:    3,
+		BestEpoch: 3,
+		ValErrors: want.Training.ErrorsAll,
+	}
+	for _, l := range want.Training.Loss {
+		rep.LossCurve = append(rep.LossCurve, EpochStats{TrainLoss: l.Train, ValLoss: l.Validation})
+	}
+	sc := ScalerSet{BySeries: want.Scalers, Fallback: want.Fallback}
+	before := time.Now().Add(-time.Second)
+	m, err := FromTraining(want.Name, want.Version, want.Network, sc, rep, "vigil-train 0.1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Training.Created.Before(before) || m.Training.Created.Location() != time.UTC {
+		t.Errorf("created %v", m.Training.Created)
+	}
+	var cfg TrainConfig
+	if err := json.Unmarshal(m.Training.Config, &cfg); err != nil || !reflect.DeepEqual(cfg, rep.Config) {
+		t.Errorf("config %s: %v", m.Training.Config, err)
+	}
+	m.Training.Created, m.Training.Config = want.Training.Created, want.Training.Config
+	want.Threshold = ThresholdRule{}
+	equalModels(t, m, want)
+
+	// The result saves and loads.
+	got, err := Load(bytes.NewReader(save(t, m)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalModels(t, got, m)
+
+	rep.Features.Calendar = false // no longer matches the network
+	if _, err := FromTraining(want.Name, want.Version, want.Network, sc, rep, "x"); err == nil {
+		t.Error("FromTraining accepted a network of another width")
+	}
 }

@@ -70,17 +70,18 @@ type TrainingInfo struct {
 	DataFrom, DataTo time.Time
 	// Series lists the training series ids, sorted, without duplicates.
 	Series []string
-	// Epochs is the number of epochs run.
-	Epochs int
+	// Epochs is the number of epochs run; BestEpoch (1-based, 0 when
+	// unknown) the one whose weights the model has.
+	Epochs, BestEpoch int
 	// Loss is the loss curve, one entry per epoch run.
 	Loss []EpochLoss
 	// ErrorsAll summarises the validation errors of all series pooled, in
 	// original units: the cold-start statistics for series without an
 	// entry in Errors (those scaled with the Fallback scaler).
-	ErrorsAll ErrorSummary
+	ErrorsAll ErrorStats
 	// Errors summarises the validation errors per series id, each in the
 	// series' original units.
-	Errors map[string]ErrorSummary
+	Errors map[string]ErrorStats
 	// Config is the training configuration used, as a JSON document
 	// (written by the trainer, opaque to this package); nil when unknown.
 	Config json.RawMessage
@@ -90,23 +91,66 @@ type TrainingInfo struct {
 	TrainerVersion string
 }
 
+// FromTraining assembles a model from the results of Train: the network,
+// the scalers and the report, under the given name and version (see
+// Model.Version), stamped with trainer and the current time. The threshold
+// rule is left at the consumer's default; set m.Threshold before saving to
+// ask for another. The training configuration is kept as JSON.
+//
+// The model shares net and the scalers with the caller, who must not modify
+// them afterwards. It fails if the parts do not form a valid model (see
+// Model.Validate).
+func FromTraining(name string, version int64, net *Network, sc ScalerSet, rep TrainReport, trainer string) (*Model, error) {
+	cfg, err := json.Marshal(rep.Config)
+	if err != nil {
+		return nil, fmt.Errorf("model from training: config: %w", err)
+	}
+	m := &Model{
+		Name:     name,
+		Version:  version,
+		Network:  net,
+		Features: rep.Features,
+		Scalers:  sc.BySeries,
+		Fallback: sc.Fallback,
+		Training: TrainingInfo{
+			DataFrom:       rep.DataFrom.UTC(),
+			DataTo:         rep.DataTo.UTC(),
+			Epochs:         rep.Epochs,
+			BestEpoch:      rep.BestEpoch,
+			ErrorsAll:      rep.ValErrors,
+			Config:         cfg,
+			Created:        time.Now().UTC().Truncate(time.Microsecond),
+			TrainerVersion: trainer,
+		},
+	}
+	if rep.DataFrom.IsZero() {
+		m.Training.DataFrom = time.Time{}
+	}
+	if rep.DataTo.IsZero() {
+		m.Training.DataTo = time.Time{}
+	}
+	for _, e := range rep.LossCurve {
+		m.Training.Loss = append(m.Training.Loss, EpochLoss{Train: e.TrainLoss, Validation: e.ValLoss})
+	}
+	for _, s := range rep.Series {
+		m.Training.Series = append(m.Training.Series, s.ID)
+		if m.Training.Errors == nil {
+			m.Training.Errors = make(map[string]ErrorStats, len(rep.Series))
+		}
+		m.Training.Errors[s.ID] = s.ValErrors
+	}
+	slices.Sort(m.Training.Series)
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("model from training: %w", err)
+	}
+	return m, nil
+}
+
 // EpochLoss is the loss of one epoch: the mean squared error in scaled units
 // on the training and on the validation data. Validation is NaN when the
 // run had no validation data.
 type EpochLoss struct {
 	Train, Validation float64
-}
-
-// ErrorSummary summarises validation absolute errors |y − ŷ| in original
-// units: their count, mean, population standard deviation and quantiles
-// (Hyndman & Fan type 7, like FitScaler's and numpy's default). When N is
-// 0 the other fields carry no information (conventionally NaN). Its fields
-// are those of the trainer's error statistics, in the same order, so that
-// one converts to the other with a type conversion.
-type ErrorSummary struct {
-	N                       int
-	Mean, Std               float64
-	P50, P90, P95, P99, Max float64
 }
 
 // ScalerFor returns the scaler of series id: its own if the model was
@@ -121,7 +165,7 @@ func (m *Model) ScalerFor(id string) *Scaler {
 // ErrorsFor returns the validation error statistics of series id: its own
 // if the model was trained on it, else ErrorsAll. The boolean reports
 // whether the series had its own.
-func (m *Model) ErrorsFor(id string) (ErrorSummary, bool) {
+func (m *Model) ErrorsFor(id string) (ErrorStats, bool) {
 	if st, ok := m.Training.Errors[id]; ok {
 		return st, true
 	}
@@ -186,8 +230,8 @@ func (m *Model) Validate() error {
 			return fmt.Errorf("training series not sorted and distinct at %q", m.Training.Series[i])
 		}
 	}
-	if m.Training.Epochs < 0 {
-		return fmt.Errorf("negative epoch count %d", m.Training.Epochs)
+	if t := &m.Training; t.Epochs < 0 || t.BestEpoch < 0 || t.BestEpoch > t.Epochs {
+		return fmt.Errorf("best epoch %d of %d", t.BestEpoch, t.Epochs)
 	}
 	if len(m.Training.Config) > 0 && !json.Valid(m.Training.Config) {
 		return errors.New("training config is not valid JSON")
