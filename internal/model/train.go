@@ -69,32 +69,37 @@ type SeriesInfo struct {
 }
 
 // TrainReport is what a training run tells about the network it returns.
+// Figures that do not exist (validation without a validation split) are
+// NaN, which encoding/json refuses: encode a report without validation by
+// other means or replace them first.
 type TrainReport struct {
-	Config   TrainConfig `json:"config"`
-	Features Features    `json:"features"`
-	Series   []SeriesInfo
+	Config   TrainConfig  `json:"config"`
+	Features Features     `json:"features"`
+	Series   []SeriesInfo `json:"series"`
 	// DataFrom and DataTo span the reading times of all series (zero
 	// without times).
-	DataFrom, DataTo time.Time
+	DataFrom time.Time `json:"data_from"`
+	DataTo   time.Time `json:"data_to"`
 	// Epochs is the number of epochs run; BestEpoch (1-based) the one whose
 	// weights are returned: the lowest validation loss, or the last epoch
 	// without validation.
-	Epochs, BestEpoch int
+	Epochs    int `json:"epochs"`
+	BestEpoch int `json:"best_epoch"`
 	// EarlyStopped tells whether patience ran out before Config.Epochs.
-	EarlyStopped bool
+	EarlyStopped bool `json:"early_stopped"`
 	// LossCurve has one entry per epoch run.
-	LossCurve []EpochStats
+	LossCurve []EpochStats `json:"loss_curve"`
 	// ValLoss is the validation mean squared error, in scaled units, of the
 	// returned network over all series and all Horizon outputs: the
 	// quantity early stopping minimises. NaN without validation.
-	ValLoss float64
+	ValLoss float64 `json:"val_loss"`
 	// ValErrors are the absolute errors of the next-reading prediction
 	// (output 0) on the validation part of all series together, in the
 	// series' units (for a group of series in different units prefer the
 	// per-series figures in Series).
-	ValErrors ErrorStats
+	ValErrors ErrorStats `json:"val_errors"`
 	// Duration is the wall time of the run.
-	Duration time.Duration
+	Duration time.Duration `json:"duration"`
 }
 
 // ScalerSet holds the scalers a training run fits, each on the training

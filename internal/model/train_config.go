@@ -18,42 +18,42 @@ import (
 // same work.
 type TrainConfig struct {
 	// Hidden are the LSTM layer sizes, input side first.
-	Hidden []int `yaml:"hidden"`
+	Hidden []int `yaml:"hidden" json:"hidden"`
 	// Horizon is k, the number of future readings predicted at each step
 	// (the network's Outputs): output j predicts the reading j+1 steps
 	// ahead.
-	Horizon int `yaml:"horizon"`
+	Horizon int `yaml:"horizon" json:"horizon"`
 	// Fields are the further numeric fields fed to the network, in order.
-	Fields []string `yaml:"fields"`
+	Fields []string `yaml:"fields" json:"fields"`
 	// Calendar adds time-of-day and day-of-week inputs (see Features).
-	Calendar bool `yaml:"calendar"`
+	Calendar bool `yaml:"calendar" json:"calendar"`
 
 	// SeqLen is T, the number of steps of one truncated-BPTT segment.
-	SeqLen int `yaml:"seq-len"`
+	SeqLen int `yaml:"seq-len" json:"seq-len"`
 	// Batch is B, the number of contiguous streams trained side by side.
-	Batch int `yaml:"batch"`
+	Batch int `yaml:"batch" json:"batch"`
 	// Epochs is the maximum number of passes over the training data.
-	Epochs int `yaml:"epochs"`
+	Epochs int `yaml:"epochs" json:"epochs"`
 	// LR is Adam's step size α.
-	LR float64 `yaml:"lr"`
+	LR float64 `yaml:"lr" json:"lr"`
 	// ClipNorm is the maximum global gradient norm; 0 disables clipping.
-	ClipNorm float64 `yaml:"clip-norm"`
+	ClipNorm float64 `yaml:"clip-norm" json:"clip-norm"`
 	// Dropout is the probability of dropping a unit between LSTM layers
 	// during training (inverted dropout; nothing is dropped at inference).
-	Dropout float64 `yaml:"dropout"`
+	Dropout float64 `yaml:"dropout" json:"dropout"`
 	// InputDropout is the probability of dropping an input feature during
 	// training.
-	InputDropout float64 `yaml:"input-dropout"`
+	InputDropout float64 `yaml:"input-dropout" json:"input-dropout"`
 	// Patience is the number of epochs without a better validation loss
 	// after which training stops; 0 disables early stopping.
-	Patience int `yaml:"patience"`
+	Patience int `yaml:"patience" json:"patience"`
 	// ValFraction is the fraction of each series, at its end, held out for
 	// validation (chronological; never shuffled). 0 trains on everything
 	// and reports no validation figures.
-	ValFraction float64 `yaml:"val-fraction"`
+	ValFraction float64 `yaml:"val-fraction" json:"val-fraction"`
 	// Seed makes a run reproducible: the same seed, data and settings give
 	// bit-identical weights.
-	Seed uint64 `yaml:"seed"`
+	Seed uint64 `yaml:"seed" json:"seed"`
 }
 
 // DefaultTrainConfig returns the defaults registered by RegisterFlags.
@@ -80,14 +80,14 @@ func (c *TrainConfig) RegisterFlags(f *flag.FlagSet) {
 	c.Fields = nil
 	f.Var((*stringList)(&c.Fields), "model.fields", "further numeric fields fed to the network, comma-separated")
 	f.BoolVar(&c.Calendar, "model.calendar", true, "add time-of-day and day-of-week inputs")
-	f.IntVar(&c.SeqLen, "model.seq-len", 64, "truncated-BPTT segment length T in steps")
-	f.IntVar(&c.Batch, "model.batch", 32, "contiguous streams trained side by side (B)")
+	f.IntVar(&c.SeqLen, "model.seq-len", 16, "truncated-BPTT segment length T in steps")
+	f.IntVar(&c.Batch, "model.batch", 16, "contiguous streams trained side by side (B)")
 	f.IntVar(&c.Epochs, "model.epochs", 60, "maximum number of epochs")
-	f.Float64Var(&c.LR, "model.lr", 3e-3, "Adam step size")
+	f.Float64Var(&c.LR, "model.lr", 1e-2, "Adam step size")
 	f.Float64Var(&c.ClipNorm, "model.clip-norm", 1, "maximum global gradient norm (0: no clipping)")
 	f.Float64Var(&c.Dropout, "model.dropout", 0, "dropout probability between LSTM layers during training")
 	f.Float64Var(&c.InputDropout, "model.input-dropout", 0, "dropout probability on the input features during training")
-	f.IntVar(&c.Patience, "model.patience", 6, "epochs without validation improvement before stopping (0: never)")
+	f.IntVar(&c.Patience, "model.patience", 8, "epochs without validation improvement before stopping (0: never)")
 	f.Float64Var(&c.ValFraction, "model.val-fraction", 0.2, "fraction at the end of each series held out for validation")
 	f.Uint64Var(&c.Seed, "model.seed", 1, "random seed (weights, dropout); same seed and data give identical weights")
 }

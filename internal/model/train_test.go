@@ -6,6 +6,7 @@ import (
 	"flag"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -309,9 +310,12 @@ func TestNoValidation(t *testing.T) {
 	cfg := tinyConfig()
 	cfg.ValFraction = 0
 	cfg.Epochs = 2
-	_, _, rep, err := Train(context.Background(), cfg, []Series{synthSeries("a", 100, 9, false)}, nil, nil)
+	_, sc, rep, err := Train(context.Background(), cfg, []Series{synthSeries("a", 100, 9, false)}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(sc.Fallback, sc.BySeries["a"]) {
+		t.Fatalf("one series: fallback %+v != series scaler %+v", sc.Fallback, sc.BySeries["a"])
 	}
 	if !math.IsNaN(rep.ValLoss) || rep.ValErrors.N != 0 || rep.BestEpoch != 2 || !math.IsNaN(rep.LossCurve[0].ValLoss) {
 		t.Fatalf("report without validation: %+v", rep)
