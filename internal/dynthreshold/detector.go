@@ -166,6 +166,11 @@ type Detector struct {
 	zbits   []uint64
 	slots   []int
 	heap    []cursor
+	grown   []bool    // per reading of the newest batch
+	runs    []Span    // runs of grown readings
+	runMax  []float64 // their maxima
+	sorted  []float64
+	remove  []float64
 }
 
 // batchStats caches the mean and sum of squared deviations of the values of
@@ -220,6 +225,11 @@ func New(cfg Config, prior Prior) (*Detector, error) {
 		yM2:    make([]float64, cfg.Windows),
 		slots:  make([]int, cfg.Windows),
 		heap:   make([]cursor, 0, cfg.Windows),
+		grown:  make([]bool, cfg.Batch),
+		runs:   make([]Span, 0, cfg.Batch),
+		runMax: make([]float64, 0, cfg.Batch),
+		sorted: make([]float64, 0, cfg.Batch+1),
+		remove: make([]float64, 0, cfg.Batch),
 		es:     make([]float64, h),
 		tmp:    make([]float64, h),
 		cand:   make([]cand, h),
@@ -511,12 +521,18 @@ func (d *Detector) recompute() {
 	t.gate = (sd > ms*ysd || maxES > ms*ipr) && maxES > d.cfg.MinError
 	t.floor = math.Nextafter(ms*ipr, math.Inf(1))
 
-	t.zUp = d.search(es, mu, sd, s1, s2, false)
+	t.zUp = d.searchOrClear(es, mu, sd, s1, s2, false)
 	t.epsUp = mu + t.zUp*sd
 	t.zDown, t.epsDown = sdLim, mu+sdLim*sd
 	if d.cfg.Inverse {
-		t.zDown = d.search(es, mu, sd, -s1, s2, true)
+		t.zDown = d.searchOrClear(es, mu, sd, -s1, s2, true)
 		t.epsDown = mu + t.zDown*sd
+	}
+	if t.gate {
+		d.hindsight(es, slots, mu, t.epsUp, t.floor, false)
+		if d.cfg.Inverse {
+			d.hindsight(es, slots, mu, t.epsDown, t.floor, true)
+		}
 	}
 
 	// non_anom_max: the largest (inverted) smoothed error that was not
@@ -541,6 +557,88 @@ func (d *Detector) recompute() {
 		}
 	}
 	d.th = t
+}
+
+// hindsight applies compare_to_epsilon and prune_anoms to the newest batch
+// of the window, with the threshold just computed over a window that
+// includes it, as the reference judges each batch. It changes no decision
+// (those were made on arrival); it marks the readings the reference would
+// have flagged as excluded from the largest normal error, as the
+// reference's errors_all.i_anom excludes them from later windows. Without
+// it an anomaly that arrived while the threshold in force was still high
+// would, unflagged, raise the pruning cutoff above its own continuation.
+func (d *Detector) hindsight(es []float64, slots []int, mu, eps, floor float64, inverse bool) {
+	m, n, b := len(es), d.n, d.cfg.ErrorBuffer
+	from := m - n
+	x := func(i int) float64 {
+		if inverse {
+			return mu + (mu - es[i])
+		}
+		return es[i]
+	}
+	grown := d.grown
+	clear(grown)
+	any := false
+	for i := max(from-b, 0); i < m; i++ {
+		if v := x(i); v >= eps && v >= floor {
+			for j := max(i-b, from); j <= min(i+b, m-1); j++ {
+				grown[j-from] = true
+			}
+			any = true
+		}
+	}
+	if !any {
+		return
+	}
+	excluded := func(i int) bool { return getBit(d.excl, slots[i/n]*n+i%n) }
+	nam := math.Inf(-1)
+	for i := 0; i < m; i++ {
+		if (i < from || !grown[i-from]) && !excluded(i) {
+			nam = max(nam, x(i))
+		}
+	}
+	runs, runMax := d.runs[:0], d.runMax[:0]
+	for j := 0; j < n; j++ {
+		if !grown[j] {
+			continue
+		}
+		if len(runs) > 0 && runs[len(runs)-1].End == j-1 {
+			runs[len(runs)-1].End = j
+			runMax[len(runMax)-1] = max(runMax[len(runMax)-1], x(from+j))
+			continue
+		}
+		runs, runMax = append(runs, Span{j, j}), append(runMax, x(from+j))
+	}
+	// E_seq leaves out single readings; with no sequence prune_anoms keeps
+	// everything.
+	remove := d.remove[:0]
+	sorted := d.sorted[:0]
+	for k, r := range runs {
+		if r.End > r.Start {
+			sorted = append(sorted, runMax[k])
+		}
+	}
+	if len(sorted) > 0 {
+		slices.Sort(sorted)
+		slices.Reverse(sorted)
+		sorted = append(sorted, nam)
+		for i := 0; i+1 < len(sorted); i++ {
+			if (sorted[i]-sorted[i+1])/sorted[i] < d.cfg.P {
+				remove = append(remove, sorted[i])
+			} else {
+				remove = remove[:0]
+			}
+		}
+	}
+	last := slots[len(slots)-1] * n
+	for k, r := range runs {
+		if r.End > r.Start && slices.Contains(remove, runMax[k]) {
+			continue
+		}
+		for j := r.Start; j <= r.End; j++ {
+			setBit(d.excl, last+j, true)
+		}
+	}
 }
 
 // valuesStd combines the per-batch means and sums of squared deviations of
@@ -676,7 +774,11 @@ func cutoff(nam, p float64) float64 {
 // sequences are counted by one pass over the bitmap, and the mean and
 // standard deviation without the exceedances come from running sums.
 // s1, s2 are Σ(x−μ) and Σ(x−μ)² over the window for the direction's x.
-func (d *Detector) search(es []float64, mu, sd, s1, s2 float64, inverse bool) float64 {
+//
+// It returns find_epsilon's z, whether some z qualified, and zClear, the
+// smallest z on the grid whose ε is above every reading of the window (12
+// if there is none).
+func (d *Detector) search(es []float64, mu, sd, s1, s2 float64, inverse bool) (z float64, qualified bool, zClear float64) {
 	m := len(es)
 	lowest := mu + sd*2.5
 	c := d.cand[:0]
@@ -693,7 +795,7 @@ func (d *Detector) search(es []float64, mu, sd, s1, s2 float64, inverse bool) fl
 	words := d.zbits[:(m+63)/64]
 	clear(words)
 	b := d.cfg.ErrorBuffer - 1
-	z := sdLim
+	z, zClear = sdLim, sdLim
 	best, found := 0.0, false
 	k := 0
 	var a1, a2 float64
@@ -711,6 +813,7 @@ func (d *Detector) search(es []float64, mu, sd, s1, s2 float64, inverse bool) fl
 			k++
 		}
 		if k == 0 {
+			zClear = zc
 			continue
 		}
 		union, nseq := unionSeqs(words, b, m)
@@ -727,6 +830,22 @@ func (d *Detector) search(es []float64, mu, sd, s1, s2 float64, inverse bool) fl
 		if score >= -1e7 && (!found || score > best) {
 			best, z, found = score, zc, true
 		}
+	}
+	return z, found, zClear
+}
+
+// searchOrClear is the streaming adaptation of find_epsilon's fallback.
+// The batch being judged is not yet in the window. When no z qualifies on
+// the window, the reference, whose window would hold the new batch, still
+// flags an excursion that rises above every smoothed error of the window:
+// at the grid z just above the window's maximum it is the only sequence,
+// so some z qualifies with ε at most its peak. So instead of sd_lim the
+// threshold in force is that grid z; pruning then asks the excursion to
+// stand p above the window's largest normal error, as the reference does.
+func (d *Detector) searchOrClear(es []float64, mu, sd, s1, s2 float64, inverse bool) float64 {
+	z, ok, zClear := d.search(es, mu, sd, s1, s2, inverse)
+	if !ok {
+		return zClear
 	}
 	return z
 }

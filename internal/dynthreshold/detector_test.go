@@ -232,7 +232,11 @@ func TestEpisodes(t *testing.T) {
 func TestStateRoundTrip(t *testing.T) {
 	rs := synthetic(4, 9000)
 	for _, rule := range allRules() {
-		for _, cut := range []int{0, 1, 69, 70, 300, 2099, 2100, 2101, 2533, 4321, 6100} {
+		cuts := []int{0, 69, 2101, 4321}
+		if rule == RuleTelemanom {
+			cuts = []int{0, 1, 69, 70, 300, 2099, 2100, 2101, 2533, 4321, 6100}
+		}
+		for _, cut := range cuts {
 			cfg := DefaultConfig()
 			cfg.Rule = rule
 			a := mustNew(t, cfg, testPrior())
@@ -252,7 +256,8 @@ func TestStateRoundTrip(t *testing.T) {
 			if err := b.UnmarshalBinary(blob); err != nil {
 				t.Fatalf("%s cut %d: %v", rule, cut, err)
 			}
-			for i, r := range rs[cut:] {
+			// Long enough for the window to turn over completely.
+			for i, r := range rs[cut:min(cut+2300, len(rs))] {
 				da, _ := a.Observe(r)
 				db, _ := b.Observe(r)
 				if !reflect.DeepEqual(da, db) {

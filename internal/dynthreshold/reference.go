@@ -218,43 +218,80 @@ func (w *refWindow) findEpsilon(e []float64) (z, eps float64) {
 	z, eps = w.p.SDLim, w.mean+w.p.SDLim*w.sd
 	maxScore := -10000000.0
 	n := len(e)
+	exceed := make([]int, 0, n)
 	for k := 0; ; k++ {
 		zc := 2.5 + 0.5*float64(k)
 		if zc >= w.p.SDLim {
 			break
 		}
 		epsilon := w.mean + w.sd*zc
-		var pruned []float64
-		var exceed []int
+		// pruned_e_s = e_s[e_s < epsilon]; its mean and std in two passes.
+		exceed = exceed[:0]
+		var ps float64
+		np := 0
 		for i, v := range e {
 			if v < epsilon {
-				pruned = append(pruned, v)
+				ps += v
+				np++
 			}
 			if v >= epsilon {
 				exceed = append(exceed, i)
 			}
 		}
 		// buffer = np.arange(1, error_buffer): B−1 readings on each side.
-		iAnom := grow(exceed, w.p.ErrorBuffer-1, 0, n)
-		if len(iAnom) == 0 {
+		nAnom, nSeq := bufferedRuns(exceed, w.p.ErrorBuffer-1, n)
+		if nAnom == 0 {
 			continue
 		}
-		nSeq := 0
-		for _, g := range groups(iAnom) {
-			if g.End > g.Start {
-				nSeq++
+		pm, psd := math.NaN(), math.NaN()
+		if np > 0 {
+			pm = ps / float64(np)
+			var ss float64
+			for _, v := range e {
+				if v < epsilon {
+					ss += (v - pm) * (v - pm)
+				}
 			}
+			psd = math.Sqrt(ss / float64(np))
 		}
-		pm := mean(pruned)
 		meanPercDecrease := (w.mean - pm) / w.mean
-		sdPercDecrease := (w.sd - std(pruned, pm)) / w.sd
-		score := (meanPercDecrease + sdPercDecrease) / float64(nSeq*nSeq+len(iAnom))
-		if score >= maxScore && nSeq <= 5 && float64(len(iAnom)) < float64(n)*0.5 {
+		sdPercDecrease := (w.sd - psd) / w.sd
+		score := (meanPercDecrease + sdPercDecrease) / float64(nSeq*nSeq+nAnom)
+		if score >= maxScore && nSeq <= 5 && float64(nAnom) < float64(n)*0.5 {
 			maxScore = score
 			z, eps = zc, w.mean+zc*w.sd
 		}
 	}
 	return z, eps
+}
+
+// bufferedRuns returns the size of the union of [i−b, i+b] ∩ [0, n) over
+// the sorted indices idx, and the number of its runs of consecutive
+// indices longer than one: len(i_anom) and len(E_seq) without building
+// them.
+func bufferedRuns(idx []int, b, n int) (size, runs int) {
+	cs, ce := 0, -2
+	for k, i := range idx {
+		s, e := max(i-b, 0), min(i+b, n-1)
+		if k == 0 || s > ce+1 {
+			if k > 0 {
+				size += ce - cs + 1
+				if ce > cs {
+					runs++
+				}
+			}
+			cs, ce = s, e
+		} else if e > ce {
+			ce = e
+		}
+	}
+	if len(idx) > 0 {
+		size += ce - cs + 1
+		if ce > cs {
+			runs++
+		}
+	}
+	return size, runs
 }
 
 // compare is ErrorWindow.compare_to_epsilon. It returns the anomalous

@@ -254,8 +254,8 @@ func TestSearchMatchesFindEpsilon(t *testing.T) {
 			s1 += v - w.mean
 			s2 += (v - w.mean) * (v - w.mean)
 		}
-		gotZ := d.search(es, w.mean, w.sd, s1, s2, false)
-		gotInv := d.search(es, w.mean, w.sd, -s1, s2, true)
+		gotZ, _, _ := d.search(es, w.mean, w.sd, s1, s2, false)
+		gotInv, _, _ := d.search(es, w.mean, w.sd, -s1, s2, true)
 		if gotZ != wantZ || gotInv != wantInv {
 			t.Errorf("trial %d (m=%d): search z = %v, z_inv = %v; find_epsilon %v, %v", trial, m, gotZ, gotInv, wantZ, wantInv)
 		}
