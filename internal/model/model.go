@@ -318,3 +318,72 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// Predictor runs a model over the readings of one series: it encodes each
+// reading with the series' scaler, advances the series' recurrent state by
+// one step and returns the forecast in the series' original units. The
+// consumer keeps one Predictor per series; on a hot swap it starts a new one
+// from the new model (the state of one network means nothing to another).
+//
+// Predict does not allocate for networks whose widest layer has at most
+// 680 units (see Network.Step). A Predictor is not safe for concurrent use;
+// many Predictors may share one Model.
+type Predictor struct {
+	m     *Model
+	sc    *Scaler
+	state *State
+	x, y  []float32
+}
+
+// NewPredictor returns a Predictor for series id, with a zero state and the
+// series' own scaler, or Fallback for a series the model was not trained
+// on.
+func (m *Model) NewPredictor(id string) *Predictor {
+	return &Predictor{
+		m:     m,
+		sc:    m.ScalerFor(id),
+		state: m.Network.NewState(),
+		x:     make([]float32, m.Features.Width()),
+		y:     make([]float32, m.Network.Outputs()),
+	}
+}
+
+// Predict feeds the reading (t, value, fields) and returns the forecast of
+// the series' next value, in original units. Fields the model does not use
+// are ignored and missing ones enter as the training median (see
+// Features.Encode).
+//
+// A reading whose encoded input is not finite (a NaN or infinite value or
+// field, or one so large that scaling overflows float32) is not fed: the
+// state is left as it was, so that one bad reading cannot poison every later
+// forecast, and Predict returns NaN.
+func (p *Predictor) Predict(t time.Time, value float64, fields map[string]float64) float64 {
+	p.m.Features.Encode(p.x, p.sc, t, value, fields)
+	if nonFinite(p.x) >= 0 {
+		return math.NaN()
+	}
+	p.m.Network.Step(p.state, p.x, p.y)
+	return p.sc.Unscale(0, float64(p.y[0]))
+}
+
+// Forecast returns output j of the last step in original units: the
+// forecast of the value j+1 readings ahead (0 ≤ j < Network.Outputs(); a
+// model trained with a horizon of k has k outputs). Before the first step
+// it returns the series' center.
+func (p *Predictor) Forecast(j int) float64 { return p.sc.Unscale(0, float64(p.y[j])) }
+
+// State returns the series' recurrent state, which Predict updates in place;
+// the consumer may checkpoint it (copy it) and restore it with CopyFrom.
+func (p *Predictor) State() *State { return p.state }
+
+// Reset zeroes the state and the last forecast, as for a new series.
+func (p *Predictor) Reset() {
+	p.state.Reset()
+	clear(p.y)
+}
+
+// Model returns the model p runs.
+func (p *Predictor) Model() *Model { return p.m }
+
+// Scaler returns the scaler p uses: the series' own or the fallback.
+func (p *Predictor) Scaler() *Scaler { return p.sc }
