@@ -87,3 +87,12 @@ func (l *StringList) Set(s string) error {
 	}
 	return nil
 }
+
+// Parse parses args into fs, then applies the VIGIL_ environment variables
+// to the flags not given (see ApplyEnv).
+func Parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return ApplyEnv(fs, os.LookupEnv)
+}

@@ -106,3 +106,8 @@ func (ExplicitPartition) Balance(msg kafka.Message, partitions ...int) int {
 	}
 	panic(fmt.Sprintf("kafkaconn: partition %d of %s does not exist (%d partitions)", msg.Partition, msg.Topic, len(partitions)))
 }
+
+// DefaultLinger is the producer batch timeout for writers without a
+// configured one: long enough to batch a burst, short enough that a lone
+// message is not held (kafka-go's default is 1 s).
+const DefaultLinger = 5 * time.Millisecond

@@ -74,3 +74,6 @@ func isTerminal(w io.Writer) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
+
+// Err is zap.Error, re-exported so that mains need not import zap for it.
+func Err(err error) zap.Field { return zap.Error(err) }
