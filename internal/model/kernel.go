@@ -140,6 +140,7 @@ func dot8(a, b []float32) float32 {
 // multiply-add: the formula as written), with σ and tanh evaluated in
 // float64 and rounded once to float32, so each activation is within half a
 // float32 ulp of the exact value except in rare near-ties (≤ 1 ulp always).
+// z is scratch: the vectorised path overwrites it with the activations.
 func lstmCell(ks kernelSet, z, c, h []float32) {
 	H := len(c)
 	if H == 0 {
@@ -147,22 +148,58 @@ func lstmCell(ks kernelSet, z, c, h []float32) {
 	}
 	z = z[:4*H]
 	h = h[:H]
-	u := 0
-	if ks == kernAVX2 {
-		if u = H &^ 3; u > 0 {
-			lstmCellAVX2(u, &z[0], H, &c[0], &h[0], &actTab)
+	if ks != kernAVX2 {
+		for u := 0; u < H; u++ {
+			i := sigmoid32(z[u])
+			f := sigmoid32(z[H+u])
+			g := tanh32(z[2*H+u])
+			o := sigmoid32(z[3*H+u])
+			// The conversions round each product to float32 and forbid
+			// the compiler to fuse them into a multiply-add.
+			cu := float32(f*c[u]) + float32(i*g)
+			c[u] = cu
+			h[u] = float32(o * tanh32(cu))
 		}
+		return
 	}
-	for ; u < H; u++ {
-		i := sigmoid32(z[u])
-		f := sigmoid32(z[H+u])
-		g := tanh32(z[2*H+u])
-		o := sigmoid32(z[3*H+u])
-		// The conversions round each product to float32 and forbid the
-		// compiler to fuse them into a multiply-add.
-		cu := float32(f*c[u]) + float32(i*g)
+	// Vectorised: activations in place over whole blocks of z (the
+	// iterations are independent, so the processor overlaps them), then
+	// the cell update, then tanh of the new c in place in h.
+	sigmoidVec(z[:2*H]) // i and f are adjacent
+	tanhVec(z[2*H : 3*H])
+	sigmoidVec(z[3*H:])
+	zi, zf, zg, zo := z[:H], z[H:2*H], z[2*H:3*H], z[3*H:4*H]
+	for u := range c {
+		cu := float32(zf[u]*c[u]) + float32(zi[u]*zg[u])
 		c[u] = cu
-		h[u] = float32(o * tanh32(cu))
+		h[u] = cu
+	}
+	tanhVec(h)
+	for u := range h {
+		h[u] = float32(zo[u] * h[u])
+	}
+}
+
+// sigmoidVec sets x[i] = σ(x[i]) with the AVX2 kernel (which it requires),
+// the last len(x) mod 4 values in Go; both round the float64 value once.
+func sigmoidVec(x []float32) {
+	n4 := len(x) &^ 3
+	if n4 > 0 {
+		sigmoidAVX2(n4, &x[0], &actTab)
+	}
+	for i := n4; i < len(x); i++ {
+		x[i] = sigmoid32(x[i])
+	}
+}
+
+// tanhVec is sigmoidVec for tanh.
+func tanhVec(x []float32) {
+	n4 := len(x) &^ 3
+	if n4 > 0 {
+		tanhAVX2(n4, &x[0], &actTab)
+	}
+	for i := n4; i < len(x); i++ {
+		x[i] = tanh32(x[i])
 	}
 }
 

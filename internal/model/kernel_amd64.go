@@ -46,8 +46,12 @@ func gemmNT2AVX2(k int, a *float32, lda int, b *float32, ldb int, n int, bias *f
 //go:noescape
 func gemmNT1AVX2(k int, a *float32, b *float32, ldb int, n int, bias *float32, c *float32)
 
-// lstmCellAVX2 is lstmCell for units [0, units), units a positive multiple of
-// 4; hid is H, the distance between gate blocks of z.
+// sigmoidAVX2 sets x[i] = σ(x[i]) for i < n, n a positive multiple of 4.
 //
 //go:noescape
-func lstmCellAVX2(units int, z *float32, hid int, c *float32, h *float32, tab *[actTabLen][4]uint64)
+func sigmoidAVX2(n int, x *float32, tab *[actTabLen][4]uint64)
+
+// tanhAVX2 sets x[i] = tanh(x[i]) for i < n, n a positive multiple of 4.
+//
+//go:noescape
+func tanhAVX2(n int, x *float32, tab *[actTabLen][4]uint64)

@@ -161,8 +161,10 @@ reduce2:
 
 // func gemmNT1AVX2(k int, a *float32, b *float32, ldb int, n int, bias *float32, c *float32)
 //
-// As gemmNT2AVX2 for a single row of A; Y0-Y3 accumulate, B is read as
-// memory operands of the multiply-adds.
+// As gemmNT2AVX2 for a single row of A (a matrix-vector product). Groups of
+// eight B rows keep eight independent accumulators Y0-Y7 in flight (rows at
+// CX, DX, BX, R9 and each +R11), B read as memory operands of the
+// multiply-adds; a last group of four uses Y0-Y3.
 TEXT ·gemmNT1AVX2(SB), NOSPLIT, $0-56
 	MOVQ a+8(FP), R8
 	MOVQ b+16(FP), R10
@@ -178,6 +180,87 @@ TEXT ·gemmNT1AVX2(SB), NOSPLIT, $0-56
 	ADDQ $8, AX
 	LEAQ tailMask<>(SB), CX
 	VMOVUPS (CX)(AX*4), Y15
+
+	CMPQ SI, $8
+	JLT  group1
+
+group8:
+	MOVQ R8, AX
+	MOVQ R10, CX
+	LEAQ (R10)(R11*2), DX
+	LEAQ (DX)(R11*2), BX
+	LEAQ (BX)(R11*2), R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ k+0(FP), DI
+	SHRQ $3, DI
+	JZ   tail8
+
+loop8:
+	VMOVUPS (AX), Y12
+	VFMADD231PS (CX), Y12, Y0
+	VFMADD231PS (CX)(R11*1), Y12, Y1
+	VFMADD231PS (DX), Y12, Y2
+	VFMADD231PS (DX)(R11*1), Y12, Y3
+	VFMADD231PS (BX), Y12, Y4
+	VFMADD231PS (BX)(R11*1), Y12, Y5
+	VFMADD231PS (R9), Y12, Y6
+	VFMADD231PS (R9)(R11*1), Y12, Y7
+	ADDQ $32, AX
+	ADDQ $32, CX
+	ADDQ $32, DX
+	ADDQ $32, BX
+	ADDQ $32, R9
+	DECQ DI
+	JNZ  loop8
+
+tail8:
+	MOVQ k+0(FP), DI
+	ANDQ $7, DI
+	JZ   reduce8
+	VMASKMOVPS (AX), Y15, Y12
+	VMASKMOVPS (CX), Y15, Y8
+	ADDQ R11, CX
+	VMASKMOVPS (CX), Y15, Y9
+	VMASKMOVPS (DX), Y15, Y10
+	ADDQ R11, DX
+	VMASKMOVPS (DX), Y15, Y11
+	VFMADD231PS Y8, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y11, Y12, Y3
+	VMASKMOVPS (BX), Y15, Y8
+	ADDQ R11, BX
+	VMASKMOVPS (BX), Y15, Y9
+	VMASKMOVPS (R9), Y15, Y10
+	ADDQ R11, R9
+	VMASKMOVPS (R9), Y15, Y11
+	VFMADD231PS Y8, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VFMADD231PS Y10, Y12, Y6
+	VFMADD231PS Y11, Y12, Y7
+
+reduce8:
+	REDUCE4(Y0, Y1, Y2, Y3, X0, X1)
+	VADDPS  (R12), X0, X0
+	VMOVUPS X0, (R13)
+	REDUCE4(Y4, Y5, Y6, Y7, X4, X5)
+	VADDPS  16(R12), X4, X4
+	VMOVUPS X4, 16(R13)
+
+	LEAQ (R10)(R11*8), R10
+	ADDQ $32, R12
+	ADDQ $32, R13
+	SUBQ $8, SI
+	JZ   done1
+	CMPQ SI, $8
+	JGE  group8
 
 group1:
 	MOVQ R8, AX
@@ -231,6 +314,8 @@ reduce1:
 	ADDQ $16, R13
 	SUBQ $4, SI
 	JNZ  group1
+
+done1:
 	VZEROUPPER
 	RET
 
@@ -276,21 +361,23 @@ reduce1:
 	VPSLLQ $52, t, t \
 	VMULPD t, r, r
 
-// SIGMOID sets the float32 XMM out to σ of the four float32 at addr:
-// 1/(1+e^{-x}) in float64, rounded once. Uses Y0-Y2.
-#define SIGMOID(addr, out) \
+// SIGMOID4 replaces the four float32 at addr by σ of them: 1/(1+e^{-x})
+// in float64, rounded once. Uses Y0-Y2.
+#define SIGMOID4(addr) \
 	VCVTPS2PD addr, Y0 \
 	VXORPD T_SIGN, Y0, Y0 \
 	EXPPD(Y0, Y1, Y2) \
 	VADDPD Y13, Y1, Y1 \
 	VDIVPD Y1, Y13, Y1 \
-	VCVTPD2PSY Y1, out
+	VCVTPD2PSY Y1, X1 \
+	VMOVUPS X1, addr
 
-// TANH sets the float32 XMM out to tanh of the four float64 lanes of Y0:
-// (1-e^{-2x})/(1+e^{-2x}), or x - x³/3 + 2x⁵/15 where |x| < 2^-8 (there the
-// quotient would lose relative accuracy to cancellation, the series is
-// exact to 1e-16). Uses Y0-Y6.
-#define TANH(out) \
+// TANH4 replaces the four float32 at addr by their tanh:
+// (1-e^{-2x})/(1+e^{-2x}) in float64, or x - x³/3 + 2x⁵/15 where |x| < 2^-8
+// (there the quotient would lose relative accuracy to cancellation; the
+// series is exact to 1e-16), rounded once. Uses Y0-Y6.
+#define TANH4(addr) \
+	VCVTPS2PD addr, Y0 \
 	VANDPD T_ABS, Y0, Y4 \
 	VCMPPD $1, T_SMALL, Y4, Y4 \
 	VMULPD Y0, Y0, Y6 \
@@ -304,50 +391,44 @@ reduce1:
 	VADDPD Y13, Y1, Y1 \
 	VDIVPD Y1, Y3, Y3 \
 	VBLENDVPD Y4, Y5, Y3, Y3 \
-	VCVTPD2PSY Y3, out
+	VCVTPD2PSY Y3, X3 \
+	VMOVUPS X3, addr
 
-// func lstmCellAVX2(units int, z *float32, hid int, c *float32, h *float32, tab *[actTabLen][4]uint64)
+// func sigmoidAVX2(n int, x *float32, tab *[actTabLen][4]uint64)
 //
-// AX walks the i block of z (f at +BX), DX the g block (o at +BX), R8 c,
-// R9 h, CX counts units. X8-X11 hold i, f, g, o; X12 the new c.
-TEXT ·lstmCellAVX2(SB), NOSPLIT, $0-48
-	MOVQ units+0(FP), CX
-	MOVQ z+8(FP), AX
-	MOVQ hid+16(FP), BX
-	SHLQ $2, BX
-	MOVQ c+24(FP), R8
-	MOVQ h+32(FP), R9
-	MOVQ tab+40(FP), R10
-	LEAQ (AX)(BX*2), DX
+// x[i] = σ(x[i]) for i < n, n a positive multiple of 4. The iterations are
+// independent, so the processor overlaps their long dependency chains.
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), AX
+	MOVQ tab+16(FP), R10
 	VMOVUPD 0(R10), Y13
 	VMOVUPD 32(R10), Y14
 	VMOVUPD 64(R10), Y15
 
-cell:
-	SIGMOID((AX), X8)
-	SIGMOID((AX)(BX*1), X9)
-	VCVTPS2PD (DX), Y0
-	TANH(X10)
-	SIGMOID((DX)(BX*1), X11)
-
-	// c = f·c + i·g, each product rounded, then the sum.
-	VMOVUPS (R8), X12
-	VMULPS  X12, X9, X12
-	VMULPS  X10, X8, X10
-	VADDPS  X10, X12, X12
-	VMOVUPS X12, (R8)
-
-	// h = o·tanh(c)
-	VCVTPS2PD X12, Y0
-	TANH(X3)
-	VMULPS  X3, X11, X3
-	VMOVUPS X3, (R9)
-
+sigloop:
+	SIGMOID4((AX))
 	ADDQ $16, AX
-	ADDQ $16, DX
-	ADDQ $16, R8
-	ADDQ $16, R9
 	SUBQ $4, CX
-	JNZ  cell
+	JNZ  sigloop
+	VZEROUPPER
+	RET
+
+// func tanhAVX2(n int, x *float32, tab *[actTabLen][4]uint64)
+//
+// x[i] = tanh(x[i]) for i < n, n a positive multiple of 4.
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), AX
+	MOVQ tab+16(FP), R10
+	VMOVUPD 0(R10), Y13
+	VMOVUPD 32(R10), Y14
+	VMOVUPD 64(R10), Y15
+
+tanhloop:
+	TANH4((AX))
+	ADDQ $16, AX
+	SUBQ $4, CX
+	JNZ  tanhloop
 	VZEROUPPER
 	RET

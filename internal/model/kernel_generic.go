@@ -13,6 +13,10 @@ func gemmNT1AVX2(k int, a *float32, b *float32, ldb int, n int, bias *float32, c
 	panic("model: no AVX2 kernels on this architecture")
 }
 
-func lstmCellAVX2(units int, z *float32, hid int, c *float32, h *float32, tab *[actTabLen][4]uint64) {
+func sigmoidAVX2(n int, x *float32, tab *[actTabLen][4]uint64) {
+	panic("model: no AVX2 kernels on this architecture")
+}
+
+func tanhAVX2(n int, x *float32, tab *[actTabLen][4]uint64) {
 	panic("model: no AVX2 kernels on this architecture")
 }

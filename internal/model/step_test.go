@@ -348,7 +348,7 @@ func sameState(t *testing.T, got, want *State) {
 func TestGemmKernelsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, m := range []int{1, 2, 3, 5} {
-		for _, n := range []int{1, 3, 4, 8, 12, 13} {
+		for _, n := range []int{1, 3, 4, 8, 12, 13, 16, 20} {
 			for _, k := range []int{1, 2, 7, 8, 9, 16, 37, 69, 128} {
 				t.Run(fmt.Sprintf("m=%d/n=%d/k=%d", m, n, k), func(t *testing.T) {
 					lda, ldb, ldc := k+1, k+3, n+2 // strides wider than the rows
@@ -511,7 +511,7 @@ func TestCellKernelsAgree(t *testing.T) {
 				for k, ks := range []kernelSet{kernGeneric, kernAVX2} {
 					cs[k] = append([]float32{}, c0...)
 					hs[k] = make([]float32, H)
-					lstmCell(ks, z, cs[k], hs[k])
+					lstmCell(ks, append([]float32{}, z...), cs[k], hs[k])
 				}
 				for q := 0; q < H; q++ {
 					if ulps(cs[1][q], float64(cs[0][q])) > 2 || ulps(hs[1][q], float64(hs[0][q])) > 2 {
