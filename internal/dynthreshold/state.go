@@ -272,6 +272,9 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		setBit(excl, cur*n+j, bits[idx>>3]&(1<<(idx&7)) != 0)
 		idx++
 	}
+	if idx&7 != 0 && bits[idx>>3]>>(idx&7) != 0 {
+		return fmt.Errorf("dynthreshold: padding bits set in state: %w", errCorrupt)
+	}
 	if r.bad || len(r.b) != 0 {
 		return fmt.Errorf("dynthreshold: state length does not match its contents: %w", errCorrupt)
 	}
