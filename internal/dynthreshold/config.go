@@ -71,33 +71,36 @@ func (r *Rule) UnmarshalText(b []byte) error {
 // Config configures a Detector. Register its flags and defaults with
 // RegisterFlags; DefaultConfig returns the defaults.
 type Config struct {
+	// Rule is the threshold rule (default telemanom).
 	Rule Rule `yaml:"rule"`
 
 	// Window geometry: the threshold is recomputed every Batch readings
-	// over the last Batch·Windows readings (h).
+	// (default 70) over the last h = Batch·Windows readings (default 30
+	// batches, h = 2,100).
 	Batch   int `yaml:"batch"`
 	Windows int `yaml:"windows"`
 
-	SmoothingSpan int     `yaml:"smoothing_span"` // EWMA span of the errors
-	ErrorBuffer   int     `yaml:"error_buffer"`   // Telemanom's error_buffer
-	P             float64 `yaml:"p"`              // pruning separation
-	MinSpread     float64 `yaml:"min_spread"`     // fraction of the values' 95th−5th percentile range
-	MinError      float64 `yaml:"min_error"`      // absolute floor on a window's largest smoothed error
-	Inverse       bool    `yaml:"inverse"`        // also flag drops (inverted errors)
+	SmoothingSpan int     `yaml:"smoothing_span"` // EWMA span of the errors (105)
+	ErrorBuffer   int     `yaml:"error_buffer"`   // Telemanom's error_buffer (100)
+	P             float64 `yaml:"p"`              // pruning separation (0.13)
+	MinSpread     float64 `yaml:"min_spread"`     // fraction of the values' 95th−5th percentile range (0.05)
+	MinError      float64 `yaml:"min_error"`      // absolute floor on a window's largest smoothed error (0.05)
+	Inverse       bool    `yaml:"inverse"`        // also flag drops, via inverted errors (true)
 
-	WarmUp      int     `yaml:"warmup"`       // readings before the window rules take over
-	WarmUpSigma float64 `yaml:"warmup_sigma"` // k of the prior's μ + kσ during warm-up
+	WarmUp      int     `yaml:"warmup"`       // readings before the window rules take over (420)
+	WarmUpSigma float64 `yaml:"warmup_sigma"` // k of the prior's μ + kσ during warm-up (4)
 
-	Percentile float64 `yaml:"percentile"` // RulePercentile
-	Sigma      float64 `yaml:"sigma"`      // RuleMeanSigma
-	IQRK       float64 `yaml:"iqr_k"`      // RuleIQR
-	Fixed      float64 `yaml:"fixed"`      // RuleFixed; 0 takes it from the prior
+	Percentile float64 `yaml:"percentile"` // RulePercentile (99)
+	Sigma      float64 `yaml:"sigma"`      // RuleMeanSigma (3)
+	IQRK       float64 `yaml:"iqr_k"`      // RuleIQR (3)
+	Fixed      float64 `yaml:"fixed"`      // RuleFixed; 0 (default) takes it from the prior
 
 	Episode EpisodeConfig `yaml:"episode"`
 }
 
 // EpisodeConfig groups flagged readings into episodes. A count of zero or a
-// zero duration disables that condition.
+// zero duration disables that condition. Defaults: Quiet 100 readings,
+// everything else 0.
 type EpisodeConfig struct {
 	// Quiet readings (and QuietFor of event time) without a flag close an
 	// episode.
