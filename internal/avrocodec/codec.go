@@ -95,9 +95,10 @@ type Codec struct {
 }
 
 // New returns a Codec. reg resolves Confluent schema ids; if nil and
-// cfg.RegistryURL is set, New creates a RegistryClient, else Confluent input
-// fails with ErrUnknownSchema and Confluent output is refused by Validate. A
-// nil logger logs nothing. New loads cfg.SchemaDir, if set.
+// cfg.RegistryURL is set, New creates a RegistryClient (closed by Close).
+// Without either, Confluent framing is refused and Confluent-framed input
+// under auto fails with ErrUnknownSchema. A nil logger logs nothing. New
+// loads cfg.SchemaDir, if set; it makes no network request.
 func New(cfg Config, reg Registry, logger *zap.Logger) (*Codec, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new codec: %w", err)
@@ -106,6 +107,9 @@ func New(cfg Config, reg Registry, logger *zap.Logger) (*Codec, error) {
 		logger = zap.NewNop()
 	}
 	c := &Codec{cfg: cfg, reg: reg, log: logger}
+	if reg == nil && cfg.RegistryURL == "" && (cfg.Framing == FramingConfluent || cfg.InputFraming == FramingConfluent) {
+		return nil, errors.New("new codec: confluent framing needs a schema registry: set codec.registry-url")
+	}
 	if reg == nil && cfg.RegistryURL != "" {
 		rc, err := NewRegistryClient(cfg, nil, logger)
 		if err != nil {

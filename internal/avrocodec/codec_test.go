@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -48,8 +50,6 @@ func TestConfigValidate(t *testing.T) {
 		{"bad framing", func(c *Config) { c.Framing = "xml" }, "codec.framing"},
 		{"auto is input only", func(c *Config) { c.Framing = FramingAuto }, "codec.framing"},
 		{"bad input framing", func(c *Config) { c.InputFraming = "xml" }, "codec.input-framing"},
-		{"confluent needs registry", func(c *Config) { c.Framing = FramingConfluent }, "codec.registry-url"},
-		{"confluent input needs registry", func(c *Config) { c.InputFraming = FramingConfluent }, "codec.registry-url"},
 		{"registry url scheme", func(c *Config) { c.RegistryURL = "registry:8081" }, "http://"},
 		{"timeout", func(c *Config) { c.RegistryTimeout = 0 }, "codec.registry-timeout"},
 		{"negative ttl", func(c *Config) { c.RegistryNegativeTTL = -time.Second }, "codec.registry-negative-ttl"},
@@ -154,6 +154,39 @@ func eventsEqual(a, b record.Event) bool {
 		*p[0] = *p[1]
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+func TestNewNeedsRegistryForConfluent(t *testing.T) {
+	for _, mut := range []func(*Config){
+		func(c *Config) { c.Framing = FramingConfluent },
+		func(c *Config) { c.InputFraming = FramingConfluent },
+	} {
+		cfg := DefaultConfig()
+		mut(&cfg)
+		if _, err := New(cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "codec.registry-url") {
+			t.Fatalf("New without registry = %v, want a registry-url error", err)
+		}
+		if _, err := New(cfg, staticRegistry{}, nil); err != nil {
+			t.Fatalf("New with an explicit registry: %v", err)
+		}
+	}
+}
+
+func TestNewLoadsSchemaDir(t *testing.T) {
+	c := newCodec(t, func(c *Config) { c.SchemaDir = "testdata" }, nil)
+	v0 := readFixture(t, "reading_v0.avsc")
+	b := soe(t, v0, map[string]any{"series_id": "s", "event_time": t0, "value": float32(1)})
+	if _, err := c.DecodeReading(bg, b); err != nil {
+		t.Fatalf("writer schema from SchemaDir unknown: %v", err)
+	}
+	cfg := DefaultConfig()
+	cfg.SchemaDir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(cfg.SchemaDir, "bad.avsc"), []byte(`{"type":"record"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(cfg, nil, nil); err == nil {
+		t.Fatal("New accepted a broken schema file")
+	}
 }
 
 func TestEncodeRejectsInvalid(t *testing.T) {

@@ -51,8 +51,9 @@ type Config struct {
 	InputFraming Framing `yaml:"input_framing"`
 	// RegistryURL is the base URL of a Confluent-compatible schema registry,
 	// e.g. http://registry:8081. Several may be given comma-separated; they
-	// are tried in order. Required when Framing is confluent; without it,
-	// Confluent-framed input fails with ErrUnknownSchema.
+	// are tried in order. New needs it (or an explicit Registry) when
+	// Framing or InputFraming is confluent; without a registry,
+	// Confluent-framed input under auto fails with ErrUnknownSchema.
 	RegistryURL string `yaml:"registry_url"`
 	// RegistryTimeout bounds each registry request. Default 5s.
 	RegistryTimeout time.Duration `yaml:"registry_timeout"`
@@ -123,12 +124,6 @@ func (c *Config) Validate() error {
 	case FramingAuto, FramingConfluent, FramingSingleObject, FramingJSON:
 	default:
 		errs = append(errs, fmt.Errorf("codec.input-framing %q: want auto, confluent, single-object or json", c.InputFraming))
-	}
-	if c.Framing == FramingConfluent && c.RegistryURL == "" {
-		errs = append(errs, errors.New("codec.registry-url is required with confluent framing"))
-	}
-	if c.InputFraming == FramingConfluent && c.RegistryURL == "" {
-		errs = append(errs, errors.New("codec.registry-url is required with confluent input framing"))
 	}
 	for _, u := range c.registryURLs() {
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {

@@ -73,12 +73,7 @@ func newCodec(t testing.TB, mut func(*Config), reg Registry) *Codec {
 }
 
 func withFraming(f Framing) func(*Config) {
-	return func(c *Config) {
-		c.Framing = f
-		if f == FramingConfluent && c.RegistryURL == "" {
-			c.RegistryURL = "http://registry.invalid:8081" // reg is passed explicitly
-		}
-	}
+	return func(c *Config) { c.Framing = f }
 }
 
 func readFixture(t testing.TB, name string) string {

@@ -21,7 +21,9 @@ import (
 type Registry interface {
 	// SchemaByID returns the schema text registered under id. An id the
 	// registry does not know yields an error wrapping ErrSchemaNotFound;
-	// an unreachable or failing registry one wrapping ErrRegistryDown.
+	// an unreachable or failing registry one wrapping ErrRegistryDown. The
+	// Codec treats every error but ErrSchemaNotFound as transient
+	// (ErrRegistryUnavailable).
 	SchemaByID(ctx context.Context, id int) (string, error)
 	// Register registers schema under subject (a no-op returning the
 	// existing id if it is already registered) and returns its id.
