@@ -479,7 +479,9 @@ func (d *Detector) recompute() {
 			v := lo + float64(c)*st
 			out[j] = v
 			s += v
-			maxES = max(maxES, v)
+			if v > maxES { // not the builtin max: its NaN handling costs a third of the pass
+				maxES = v
+			}
 		}
 	}
 	mu := s / float64(m)
@@ -543,7 +545,12 @@ func (d *Detector) recompute() {
 		out := es[k*d.n : (k+1)*d.n]
 		for j, v := range out {
 			if !getBit(d.excl, pos*d.n+j) {
-				namUp, minES = max(namUp, v), min(minES, v)
+				if v > namUp {
+					namUp = v
+				}
+				if v < minES {
+					minES = v
+				}
 			}
 		}
 	}
@@ -594,7 +601,9 @@ func (d *Detector) hindsight(es []float64, slots []int, mu, eps, floor float64, 
 	nam := math.Inf(-1)
 	for i := 0; i < m; i++ {
 		if (i < from || !grown[i-from]) && !excluded(i) {
-			nam = max(nam, x(i))
+			if v := x(i); v > nam {
+				nam = v
+			}
 		}
 	}
 	runs, runMax := d.runs[:0], d.runMax[:0]
@@ -681,55 +690,44 @@ func (d *Detector) valuesPercentile(slots []int, q float64) float64 {
 }
 
 // orderStat returns the k-th smallest value of the window (the k-th largest
-// if desc), and, if next, the (k+1)-th.
+// if desc), and, if next, the (k+1)-th. The heap holds one cursor per
+// batch, keyed by the value (negated when desc, so that it is always a
+// min-heap).
 func (d *Detector) orderStat(slots []int, k int, next, desc bool) (float64, float64) {
 	h := d.heap[:0]
-	for _, pos := range slots {
-		c := 0
-		if desc {
-			c = d.n - 1
-		}
-		h = append(h, cursor{pos: int32(pos), at: int32(c), v: d.yAt(pos, c)})
+	sign, step, start := 1.0, int32(1), 0
+	if desc {
+		sign, step, start = -1, -1, d.n-1
 	}
-	less := func(a, b cursor) bool {
-		if desc {
-			return a.v > b.v
-		}
-		return a.v < b.v
+	for _, pos := range slots {
+		h = append(h, cursor{pos: int32(pos), at: int32(start), v: sign * d.yAt(pos, start)})
 	}
 	for i := len(h)/2 - 1; i >= 0; i-- {
-		siftDown(h, i, less)
+		siftDown(h, i)
 	}
-	var out [2]float64
-	for popped := 0; popped <= k+1; popped++ {
-		top := h[0]
+	var first float64
+	for popped := 0; ; popped++ {
+		top := &h[0]
 		if popped == k {
-			out[0] = top.v
+			first = sign * top.v
 			if !next {
-				return out[0], 0
+				return first, 0
 			}
 		} else if popped == k+1 {
-			out[1] = top.v
-			break
+			return first, sign * top.v
 		}
-		top.at++
-		if desc {
-			top.at -= 2
-		}
+		top.at += step
 		if top.at < 0 || int(top.at) >= d.n {
 			h[0] = h[len(h)-1]
 			h = h[:len(h)-1]
+			if len(h) == 0 {
+				return first, first
+			}
 		} else {
-			top.v = d.yAt(int(top.pos), int(top.at))
-			h[0] = top
+			top.v = sign * d.yAt(int(top.pos), int(top.at))
 		}
-		if len(h) == 0 {
-			out[1] = out[0]
-			break
-		}
-		siftDown(h, 0, less)
+		siftDown(h, 0)
 	}
-	return out[0], out[1]
 }
 
 func (d *Detector) yAt(pos, j int) float64 {
@@ -741,16 +739,16 @@ type cursor struct {
 	v       float64
 }
 
-func siftDown(h []cursor, i int, less func(a, b cursor) bool) {
+func siftDown(h []cursor, i int) {
 	for {
 		c := 2*i + 1
 		if c >= len(h) {
 			return
 		}
-		if c+1 < len(h) && less(h[c+1], h[c]) {
+		if c+1 < len(h) && h[c+1].v < h[c].v {
 			c++
 		}
-		if !less(h[c], h[i]) {
+		if h[c].v >= h[i].v {
 			return
 		}
 		h[i], h[c] = h[c], h[i]
