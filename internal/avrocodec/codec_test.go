@@ -490,3 +490,88 @@ func TestConcurrentDecode(t *testing.T) {
 		t.Fatalf("%d registry requests from 8 racing goroutines, want 1", n)
 	}
 }
+
+// TestReadingPromotions covers Avro's promotions and unusual but legal
+// writer shapes: numeric promotion to double, nanosecond timestamps, bytes
+// for strings, a quality union of two enums and a string.
+func TestReadingPromotions(t *testing.T) {
+	writer := `{"type":"record","name":"Reading","namespace":"io.vigil","fields":[
+		{"name":"series_id","type":"bytes"},
+		{"name":"event_time","type":{"type":"long","logicalType":"timestamp-nanos"}},
+		{"name":"value","type":["null","long"]},
+		{"name":"fields","type":{"type":"map","values":"int"}},
+		{"name":"tags","type":["null",{"type":"map","values":"bytes"}]},
+		{"name":"quality","type":["null",
+			{"type":"enum","name":"QA","symbols":["X","BAD"]},
+			{"type":"enum","name":"QB","symbols":["UNCERTAIN"]},
+			"string"]}]}`
+	c := newCodec(t, nil, nil)
+	if _, err := c.AddWriterSchema(writer); err != nil {
+		t.Fatal(err)
+	}
+	base := func(q any) map[string]any {
+		return map[string]any{
+			"series_id": []byte("s"), "event_time": int64(1_700_000_000_123_456_789),
+			"value": map[string]any{"long": int64(42)}, "fields": map[string]any{"n": int32(-3)},
+			"tags": map[string]any{"map": map[string]any{"k": []byte("v")}}, "quality": q,
+		}
+	}
+	want := record.Reading{
+		SeriesID: "s", Time: time.UnixMicro(1_700_000_000_123_456).UTC(), Value: 42,
+		Fields: map[string]float64{"n": -3}, Tags: map[string]string{"k": "v"},
+	}
+	tests := []struct {
+		name string
+		q    any
+		want record.Quality
+	}{
+		{"null quality", nil, record.QualityGood},
+		{"first enum, known symbol", map[string]any{"io.vigil.QA": "BAD"}, record.QualityBad},
+		{"first enum, unknown symbol", map[string]any{"io.vigil.QA": "X"}, record.QualityGood},
+		{"second enum", map[string]any{"io.vigil.QB": "UNCERTAIN"}, record.QualityUncertain},
+		{"string", map[string]any{"string": "BAD"}, record.QualityBad},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.DecodeReading(bg, soe(t, writer, base(tc.q)))
+			if err != nil {
+				t.Fatalf("DecodeReading: %v", err)
+			}
+			assertReading(t, got, withQ(want, tc.want))
+		})
+	}
+}
+
+// TestIncompatibleWriters covers writer schemas no Reading can come from.
+func TestIncompatibleWriters(t *testing.T) {
+	tests := []struct {
+		name, schema, field string
+	}{
+		{"value as string", `{"type":"record","name":"Reading","namespace":"io.vigil","fields":[
+			{"name":"series_id","type":"string"},{"name":"event_time","type":{"type":"long","logicalType":"timestamp-micros"}},
+			{"name":"value","type":"string"}]}`, "value"},
+		{"time without unit", `{"type":"record","name":"Reading","namespace":"io.vigil","fields":[
+			{"name":"series_id","type":"string"},{"name":"event_time","type":"long"},{"name":"value","type":"double"}]}`, "event_time"},
+		{"tags of numbers", `{"type":"record","name":"Reading","namespace":"io.vigil","fields":[
+			{"name":"series_id","type":"string"},{"name":"event_time","type":{"type":"long","logicalType":"timestamp-micros"}},
+			{"name":"value","type":"double"},{"name":"tags","type":{"type":"map","values":"long"}}]}`, "tags"},
+	}
+	c := newCodec(t, nil, nil)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fp, err := c.AddWriterSchema(tc.schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload := append([]byte{0xC3, 0x01, 0, 0, 0, 0, 0, 0, 0, 0}, 2, 's', 0, 0)
+			for i := 0; i < 8; i++ {
+				payload[2+i] = byte(fp >> (8 * i))
+			}
+			_, err = c.DecodeReading(bg, payload)
+			var de *DecodeError
+			if !errors.As(err, &de) || de.Kind != ErrIncompatibleSchema || de.Field != tc.field {
+				t.Fatalf("DecodeReading = %v, want incompatible_schema on %s", err, tc.field)
+			}
+		})
+	}
+}

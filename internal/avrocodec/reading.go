@@ -29,8 +29,6 @@ type readingStep struct {
 	// scale converts the writer's timestamp unit to microseconds: >0
 	// multiplies, <0 divides.
 	scale int64
-	// quality maps writer enum symbol indices to qualities.
-	quality []record.Quality
 }
 
 // readingPlan reads Avro binary written with one writer schema straight into
@@ -76,9 +74,6 @@ func compileReadingPlan(w *node) *readingPlan {
 			st.op, ok = opTags, allBranches(f.typ, func(n *node) bool { return n.kind == kMap && isStringLike(n.elem) })
 		case "quality":
 			st.op, ok = opQuality, allBranches(f.typ, func(n *node) bool { return n.kind == kEnum || isStringLike(n) })
-			if ok {
-				st.quality = qualityMap(f.typ)
-			}
 		default:
 			st.op, ok = opSkip, true
 		}
@@ -140,27 +135,6 @@ func timestampScale(n *node) (int64, bool) {
 		return -1000, true
 	}
 	return 0, false
-}
-
-func qualityMap(n *node) []record.Quality {
-	var en *node
-	if n.kind == kEnum {
-		en = n
-	} else if n.kind == kUnion {
-		for _, b := range n.branches {
-			if b.kind == kEnum {
-				en = b
-			}
-		}
-	}
-	if en == nil {
-		return nil
-	}
-	m := make([]record.Quality, len(en.symbols))
-	for i, s := range en.symbols {
-		m[i], _ = record.ParseQuality(s) // unknown symbols read as the default, GOOD
-	}
-	return m
 }
 
 // decode reads one Reading. It allocates only the series id string and, when
@@ -285,7 +259,7 @@ func (p *readingPlan) step(r *reader, st *readingStep, out *record.Reading) erro
 			if i < 0 || i >= int64(len(t.symbols)) {
 				return &wireError{off: start, msg: "enum index out of range"}
 			}
-			out.Quality = st.quality[i]
+			out.Quality, _ = record.ParseQuality(t.symbols[i]) // unknown symbols read as GOOD
 			return nil
 		}
 		b, err := r.bytes()
