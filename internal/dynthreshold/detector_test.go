@@ -415,3 +415,38 @@ func TestValuesPercentile(t *testing.T) {
 		}
 	}
 }
+
+// On a window where no z qualifies (a sine wave never reaches μ + 2.5σ),
+// the threshold in force is the lowest grid ε above the window, μ + 2.5σ,
+// and pruning asks a new excursion to clear the window's largest error by
+// p: max/(1 − p).
+func TestClearThresholdAndPruning(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Batch, cfg.Windows, cfg.WarmUp, cfg.ErrorBuffer, cfg.SmoothingSpan, cfg.MinError = 10, 10, 50, 3, 1, 0
+	d := mustNew(t, cfg, Prior{}) // no flags in warm-up
+	wave := func(i int) float64 { return 1 + 0.1*math.Sin(2*math.Pi*float64(i)/20) }
+	for i := 0; i < 100; i++ {
+		if _, err := d.Observe(Reading{Time: t0, Value: 0, Error: wave(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Over a whole number of periods μ = 1 and σ = 0.1/√2; the window's
+	// largest error is 1.1. Tolerance: the window is stored as float32 then
+	// 16-bit codes over each batch's range (≤ 0.2/65535 ≈ 3e-6), so 1e-5.
+	sd := 0.1 / math.Sqrt2
+	const tol = 1e-5
+	if d.th.zUp != 2.5 || math.Abs(d.th.epsUp-(1+2.5*sd)) > tol {
+		t.Fatalf("z = %v, ε = %v; want 2.5, %v", d.th.zUp, d.th.epsUp, 1+2.5*sd)
+	}
+	if cut := 1.1 / (1 - 0.13); math.Abs(d.th.up-cut) > tol {
+		t.Fatalf("effective threshold %v, want %v", d.th.up, cut)
+	}
+	pruned, _ := d.Observe(Reading{Time: t0, Value: 0, Error: 1.2}) // above ε, below the cutoff
+	if pruned.Flagged || !pruned.Pruned || pruned.Score >= 0.5 {
+		t.Fatalf("1.2: %+v", pruned)
+	}
+	hit, _ := d.Observe(Reading{Time: t0, Value: 0, Error: 1.3})
+	if !hit.Flagged || hit.Pruned || hit.Direction != Up || hit.Event != EventOpened || hit.Z != 2.5 {
+		t.Fatalf("1.3: %+v", hit)
+	}
+}
