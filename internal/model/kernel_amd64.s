@@ -335,8 +335,8 @@ done1:
 
 // EXPPD sets r = e^x for the four lanes of x (clobbered), with t scratch:
 // x is clamped to ±110 (a NaN passes through), split as n·ln2 + r' with n
-// an integer (Cody-Waite, two-part ln2), e^r' comes from its degree-11
-// Taylor polynomial and 2^n is built in the exponent field.
+// an integer (Cody-Waite, two-part ln2), e^r' comes from a degree-9
+// polynomial (expPoly in kernel.go) and 2^n is built in the exponent field.
 #define EXPPD(x, r, t) \
 	VMAXPD x, Y14, x \
 	VMINPD x, Y15, x \
@@ -345,9 +345,7 @@ done1:
 	VSUBPD T_SHIFT, t, r \
 	VFNMADD231PD T_LN2HI, r, x \
 	VFNMADD231PD T_LN2LO, r, x \
-	VMOVUPD 800(R10), r \
-	VFMADD213PD 768(R10), x, r \
-	VFMADD213PD 736(R10), x, r \
+	VMOVUPD 736(R10), r \
 	VFMADD213PD 704(R10), x, r \
 	VFMADD213PD 672(R10), x, r \
 	VFMADD213PD 640(R10), x, r \
