@@ -708,12 +708,13 @@ func (d *Detector) orderStat(slots []int, k int, next, desc bool) (float64, floa
 	var first float64
 	for popped := 0; ; popped++ {
 		top := &h[0]
-		if popped == k {
+		switch popped {
+		case k:
 			first = sign * top.v
 			if !next {
 				return first, 0
 			}
-		} else if popped == k+1 {
+		case k + 1:
 			return first, sign * top.v
 		}
 		top.at += step
