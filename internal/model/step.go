@@ -2,47 +2,46 @@ package model
 
 import "fmt"
 
-// The streaming step.
+// Step advances the state s of one series by one reading x (n.Inputs()
+// values) and writes the prediction for the next reading into y
+// (n.Outputs() values).
 //
-// One step of a series feeds one input vector x_t through every layer and
-// the head, updating the layer states in place. Layer l computes, with
-// x_t the network input for l = 0 and layer l-1's new h_t above it
-// (Hochreiter & Schmidhuber 1997, "Long short-term memory", Neural
-// Computation 9(8); the forget gate is that of Gers, Schmidhuber & Cummins
-// 2000, "Learning to forget", Neural Computation 12(10); the gate order i, f,
-// g, o and the single fused bias follow torch.nn.LSTM):
+// Layer l computes, with x_t the network input for l = 0 and layer l-1's new
+// h_t above it (Hochreiter & Schmidhuber 1997, "Long short-term memory",
+// Neural Computation 9(8); the forget gate is that of Gers, Schmidhuber &
+// Cummins 2000, "Learning to forget", Neural Computation 12(10); the gate
+// order i, f, g, o and the single fused bias follow torch.nn.LSTM):
 //
 //	z   = W·[x_t; h_{t-1}] + B
-//	i   = σ(z[0:H])     f = σ(z[H:2H])     g = tanh(z[2H:3H])     o = σ(z[3H:4H])
+//	i   = σ(z[0:H])    f = σ(z[H:2H])    g = tanh(z[2H:3H])    o = σ(z[3H:4H])
 //	c_t = f ⊙ c_{t-1} + i ⊙ g
 //	h_t = o ⊙ tanh(c_t)
 //
-// and the head predicts y_t = W_head·h_t + B_head from the last layer.
+// with σ(x) = 1/(1+e^{-x}), and the head predicts y_t = W_head·h_t + B_head
+// from the last layer. h and c of every layer are updated in place.
 //
-// Arithmetic is float32 throughout, as a float32 training graph computes it:
-// each gate pre-activation is a float32 dot product (fixed summation order,
-// see kernel.go), σ and tanh are accurate to half a float32 ulp (computed in
-// float64, rounded once), and the cell update rounds each product and the
-// sum, with no fused multiply-add.
+// Arithmetic is float32, as a float32 training graph computes it: each gate
+// pre-activation is a float32 dot product (a fixed summation order, see
+// kernel.go), σ and tanh are within half a float32 ulp of the exact value
+// (evaluated in float64, rounded once) and the cell update rounds each
+// product and the sum, with no fused multiply-add. On amd64 with AVX2 and
+// FMA the products and activations run as vectorised assembly; elsewhere
+// the same arithmetic runs in Go. Network.Step, Stepper.Step and Batch.Step
+// give bit-identical results for a series. A NaN or infinite input
+// propagates into the state and the prediction: screen readings before
+// stepping (Predictor does).
 //
-// Concurrency. A Network is only read by a step and may be shared by any
-// number of goroutines. A State is written by the step of its series: one
-// goroutine at a time. A Stepper or Batch holds scratch space and must not be
-// used by two goroutines at once; keep one per goroutine. A step takes no
-// lock, makes no system call and never blocks.
+// Concurrency: the step only reads n, so a Network may be shared by any
+// number of goroutines; s is written, so each State belongs to one goroutine
+// at a time. The step takes no lock, makes no system call and never blocks.
+// Shape mismatches (x or y of the wrong length, a State of another shape,
+// weights that do not match their declared shape) are programmer errors and
+// panic, as in gonum.
 //
-// Programmer errors (a slice of the wrong length, a State of another
-// network's shape, weights that do not match the declared shape) panic, as in
-// gonum.
-
-// Step advances s by one reading x (n.Inputs() values) and writes the
-// prediction for the next reading into y (n.Outputs() values).
-//
-// It keeps its scratch space on the stack and does not allocate for
-// networks whose widest layer needs at most 4096 scratch values
-// (In+5·H ≤ 4096: every layer up to 680 units); larger networks allocate
-// scratch per call, for them hold a Stepper. Safe for concurrent use with
-// distinct States.
+// Network.Step keeps its scratch space on the stack and does not allocate
+// when the widest layer needs at most 4096 scratch values, (In+H) + 4·H ≤
+// 4096: layers up to about 680 units. Above that it allocates its scratch
+// on every call; hold a Stepper instead.
 func (n *Network) Step(s *State, x, y []float32) {
 	xhLen, zLen := n.scratchLen(1)
 	one := [1]*State{s}
@@ -74,8 +73,8 @@ type Stepper struct {
 }
 
 // Step advances s by one reading x (n.Inputs() values) and writes the
-// prediction for the next reading into y (n.Outputs() values). See
-// Network.Step for the arithmetic.
+// prediction for the next reading into y (n.Outputs() values), as
+// Network.Step describes.
 func (st *Stepper) Step(n *Network, s *State, x, y []float32) {
 	st.one[0] = s
 	st.b.Step(n, st.one[:], x, y)
@@ -104,8 +103,9 @@ type Batch struct {
 
 // Step advances each states[i] by the reading xs[i·in : (i+1)·in] and writes
 // its prediction into ys[i·out : (i+1)·out], with in = n.Inputs() and
-// out = n.Outputs(). The states must be distinct (a State listed twice is a
-// programmer error that is not detected: its result is undefined).
+// out = n.Outputs(), each exactly as Network.Step would. The states must be
+// distinct (a State listed twice is a programmer error that is not
+// detected: its result is undefined). An empty batch does nothing.
 func (b *Batch) Step(n *Network, states []*State, xs, ys []float32) {
 	xhLen, zLen := n.scratchLen(len(states))
 	if cap(b.xh) < xhLen {

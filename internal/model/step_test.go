@@ -593,3 +593,24 @@ func TestStepPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestStepNaNPropagates: a NaN reading yields a NaN prediction and state
+// with every kernel set, as documented (callers screen readings).
+func TestStepNaNPropagates(t *testing.T) {
+	for _, ks := range kernelSets() {
+		t.Run(ks.String(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(15, 16))
+			n := randNetwork(rng, 5, []int{8}, 1)
+			s := randState(rng, n)
+			x := randVec(rng, 5, 1)
+			x[0] = float32(math.NaN())
+			y := make([]float32, 1)
+			var b Batch
+			b.ks = ks
+			b.Step(n, []*State{s}, x, y)
+			if !math.IsNaN(float64(y[0])) || !math.IsNaN(float64(s.H[0][0])) || !math.IsNaN(float64(s.C[0][0])) {
+				t.Errorf("y=%v h=%v c=%v, want NaN", y[0], s.H[0][0], s.C[0][0])
+			}
+		})
+	}
+}
