@@ -43,9 +43,11 @@ import (
 // of the embedded schema changes nothing the reader uses and goes unnoticed.
 //
 // Weights are Avro bytes holding IEEE 754 binary32 values, little-endian,
-// in the row-major layouts of LSTMLayer and Dense: 4 bytes a weight, a
-// third of what an array of float takes for typical weights, and one call
-// to turn into an array in any language (numpy.frombuffer(b, "<f4")).
+// in the row-major layouts of LSTMLayer and Dense: 4 bytes a weight, as an
+// array of float would take too, but read as one slice rather than one
+// boxed value per weight (goavro's []any, a Python list of floats), and
+// turned into an array by one call in any language
+// (numpy.frombuffer(b, "<f4")).
 //
 // The OCF sync marker is the first 16 bytes of the checksum and the header
 // keys are written in sorted order, so that Save writes the same bytes for
@@ -184,8 +186,12 @@ func appendLong(b []byte, v int64) []byte {
 
 // Load reads an artifact written by Save. It returns a complete, validated
 // model or nil and an error: ErrCorrupt or ErrIncompatible (see there) for
-// a bad artifact, or the reader's error. It never returns part of a model.
-// It reads at most MaxArtifactSize bytes.
+// a bad artifact, or the reader's error. It never returns part of a model
+// and does not panic on any input. It reads at most MaxArtifactSize bytes
+// and checks every length and count against the bytes actually present
+// before allocating, so its memory stays within a small multiple of the
+// input's size. The checksum guards against damage, not against forgery:
+// load artifacts from a trusted store.
 func Load(r io.Reader) (*Model, error) {
 	b, err := io.ReadAll(io.LimitReader(r, MaxArtifactSize+1))
 	if err != nil {
@@ -277,8 +283,14 @@ func checkSchema(text []byte, ours *goavro.Codec) (err error) {
 	return nil
 }
 
-// decodeDatum decodes the record, which must fill datum exactly.
+// decodeDatum decodes the record, which must fill datum exactly. It first
+// walks the bytes against the schema (see walkDatum), so that goavro, which
+// allocates as many slots as an array's count says before reading an item,
+// only sees records whose every count fits the bytes left.
 func decodeDatum(codec *goavro.Codec, datum []byte) (native any, err error) {
+	if err := walkDatum(datum); err != nil {
+		return nil, fmt.Errorf("decode record: %w", err)
+	}
 	defer func() {
 		// Last resort: goavro should report bad input as errors.
 		if r := recover(); r != nil {
@@ -293,6 +305,174 @@ func decodeDatum(codec *goavro.Codec, datum []byte) (native any, err error) {
 		return nil, fmt.Errorf("decode record: %d bytes after the record", len(rest))
 	}
 	return native, nil
+}
+
+// schemaTree is schemas.Model parsed as JSON, with its named types.
+var schemaTree = sync.OnceValues(func() (*walkSchema, error) {
+	var root any
+	if err := json.Unmarshal([]byte(schemas.Model), &root); err != nil {
+		return nil, fmt.Errorf("parse model schema: %w", err)
+	}
+	ws := &walkSchema{root: root, named: map[string]any{}}
+	ws.collect(root, "")
+	return ws, nil
+})
+
+// walkSchema walks Avro binary data against a parsed schema without
+// building values: it checks that the data is well formed and that every
+// array or map count is at most the number of bytes left (every item of
+// every array in the model schema takes a byte at least).
+type walkSchema struct {
+	root  any
+	named map[string]any // by full name and by short name
+}
+
+// collect registers the named types of s.
+func (ws *walkSchema) collect(s any, ns string) {
+	switch s := s.(type) {
+	case []any:
+		for _, b := range s {
+			ws.collect(b, ns)
+		}
+	case map[string]any:
+		if name, ok := s["name"].(string); ok {
+			if n, ok := s["namespace"].(string); ok {
+				ns = n
+			}
+			ws.named[name] = s
+			if ns != "" {
+				ws.named[ns+"."+name] = s
+			}
+		}
+		if f, ok := s["fields"].([]any); ok {
+			for _, fd := range f {
+				if fm, ok := fd.(map[string]any); ok {
+					ws.collect(fm["type"], ns)
+				}
+			}
+		}
+		for _, k := range []string{"items", "values"} {
+			if t, ok := s[k]; ok {
+				ws.collect(t, ns)
+			}
+		}
+		if t := s["type"]; isComplex(t) {
+			ws.collect(t, ns)
+		}
+	}
+}
+
+func isComplex(t any) bool {
+	switch t.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
+// walkDatum checks datum against the model schema.
+func walkDatum(datum []byte) error {
+	ws, err := schemaTree()
+	if err != nil {
+		return err
+	}
+	p := &parser{b: datum}
+	ws.walk(p, ws.root, 0)
+	if p.err != nil {
+		return p.err
+	}
+	if len(p.b) != 0 {
+		return fmt.Errorf("%d bytes after the record", len(p.b))
+	}
+	return nil
+}
+
+func (ws *walkSchema) walk(p *parser, s any, depth int) {
+	if p.err != nil {
+		return
+	}
+	if depth > 32 {
+		p.fail("schema nested too deeply")
+		return
+	}
+	switch s := s.(type) {
+	case string:
+		switch s {
+		case "null":
+		case "boolean":
+			if b := p.next(1); p.err == nil && b[0] > 1 {
+				p.fail("boolean byte %d", b[0])
+			}
+		case "int", "long":
+			p.long()
+		case "float":
+			p.next(4)
+		case "double":
+			p.next(8)
+		case "bytes", "string":
+			p.bytes()
+		default:
+			t, ok := ws.named[s]
+			if !ok {
+				p.fail("unknown type %q", s)
+				return
+			}
+			ws.walk(p, t, depth+1)
+		}
+	case []any: // union
+		i := p.long()
+		if p.err == nil && (i < 0 || i >= int64(len(s))) {
+			p.fail("union branch %d of %d", i, len(s))
+			return
+		}
+		if p.err == nil {
+			ws.walk(p, s[i], depth+1)
+		}
+	case map[string]any:
+		switch t := s["type"]; t {
+		case "record":
+			fields, _ := s["fields"].([]any)
+			for _, f := range fields {
+				fm, _ := f.(map[string]any)
+				ws.walk(p, fm["type"], depth+1)
+			}
+		case "array", "map":
+			for {
+				n := p.long()
+				if n < 0 {
+					n = -n
+					p.long()
+				}
+				if p.err != nil || n == 0 {
+					return
+				}
+				if n < 0 || n > int64(len(p.b)) {
+					p.fail("%s count %d exceeds the %d bytes left", t, n, len(p.b))
+					return
+				}
+				for ; n > 0 && p.err == nil; n-- {
+					if t == "map" {
+						p.bytes()
+						ws.walk(p, s["values"], depth+1)
+					} else {
+						ws.walk(p, s["items"], depth+1)
+					}
+				}
+			}
+		case "fixed":
+			size, _ := s["size"].(float64)
+			p.next(int(size))
+		case "enum":
+			symbols, _ := s["symbols"].([]any)
+			if i := p.long(); p.err == nil && (i < 0 || i >= int64(len(symbols))) {
+				p.fail("enum index %d of %d", i, len(symbols))
+			}
+		default: // a primitive or named type spelt as an object
+			ws.walk(p, t, depth+1)
+		}
+	default:
+		p.fail("bad schema node %T", s)
+	}
 }
 
 // container is the part of an Avro Object Container File that Load uses.
@@ -410,7 +590,7 @@ func (p *parser) next(n int) []byte {
 func (p *parser) bytes() []byte {
 	n := p.long()
 	if n < 0 || n > int64(len(p.b)) {
-		p.fail("length %d exceeds the file", n)
+		p.fail("length %d exceeds the %d bytes left", n, len(p.b))
 		return nil
 	}
 	return p.next(int(n))

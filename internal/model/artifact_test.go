@@ -368,7 +368,7 @@ func TestLoadEveryFlip(t *testing.T) {
 	t.Logf("%d bytes, %d harmless flips (schema doc strings)", len(good), harmless)
 }
 
-func mustDatum(t *testing.T, b []byte) []byte {
+func mustDatum(t testing.TB, b []byte) []byte {
 	t.Helper()
 	c, err := parseContainer(b)
 	if err != nil {
@@ -603,4 +603,95 @@ func TestFromTraining(t *testing.T) {
 	if _, err := FromTraining(want.Name, want.Version, want.Network, sc, rep, "x"); err == nil {
 		t.Error("FromTraining accepted a network of another width")
 	}
+}
+
+// sealed wraps an arbitrary record body in a well-formed artifact with a
+// correct checksum, as a writer that computes checksums but encodes
+// records wrongly (or on purpose) would produce.
+func sealed(t testing.TB, body []byte) []byte {
+	codec, err := modelCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	datum := append(bytes.Clone(body), sum[:]...)
+	return writeContainer(map[string][]byte{
+		MetaFormat:    []byte("1"),
+		MetaSHA256:    []byte(hex.EncodeToString(sum[:])),
+		"avro.schema": []byte(codec.Schema()),
+		"avro.codec":  []byte("null"),
+	}, sum[:16], datum)
+}
+
+// recordPrefix returns the encoding of the record's fields up to and
+// without features.fields.
+func recordPrefix(m *Model) []byte {
+	var b []byte
+	str := func(s string) { b = appendLong(b, int64(len(s))); b = append(b, s...) }
+	b = appendLong(b, FormatVersion)
+	str(m.Name)
+	b = appendLong(b, m.Version)
+	b = appendLong(b, m.Training.Created.UnixMicro())
+	str(m.Training.TrainerVersion)
+	return b
+}
+
+func TestLoadRejectsSealedMalformedRecords(t *testing.T) {
+	m := testModel()
+	d := mustDatum(t, save(t, m))
+	body := d[:len(d)-32]
+	pre := recordPrefix(m)
+	if !bytes.HasPrefix(body, pre) || body[len(pre)] != 2 { // features.fields: a count of 1
+		t.Fatalf("record layout changed: % x", body[:len(pre)+1])
+	}
+	huge := append(appendLong(bytes.Clone(pre), math.MaxInt32), body[len(pre)+1:]...)
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"sealed good record", body},
+		{"huge array count", huge},
+		{"negative array count", append(appendLong(bytes.Clone(pre), math.MinInt64), body[len(pre)+1:]...)},
+		{"truncated record", body[:len(body)/2]},
+		{"record with trailing byte", append(bytes.Clone(body), 0)},
+		{"empty record", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Load(bytes.NewReader(sealed(t, tc.body)))
+			if tc.name == "sealed good record" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				equalModels(t, got, m)
+				return
+			}
+			if got != nil || !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("got %v, %v; want ErrCorrupt", got, err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// FuzzLoadRecord fuzzes the record behind a valid checksum: the decoding
+// and validation that damaged bytes in FuzzLoad almost never reach.
+func FuzzLoadRecord(f *testing.F) {
+	d := mustDatum(f, save(f, testModel()))
+	f.Add(d[:len(d)-32])
+	if b, err := os.ReadFile(goldenPath); err == nil {
+		d := mustDatum(f, b)
+		f.Add(d[:len(d)-32])
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := Load(bytes.NewReader(sealed(t, body)))
+		if err != nil {
+			if m != nil || !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("%v, %v; want nil, ErrCorrupt", m, err)
+			}
+			return
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
