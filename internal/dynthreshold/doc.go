@@ -136,7 +136,7 @@
 // always the float64 accumulator. The encoding is versioned and
 // checksummed (see state.go); at h = 2,100 it is at most 9,600 bytes (29
 // batches: the oldest batch of a full ring has left the next window and is
-// not stored). Encoding takes about 30 µs and decoding about 60 µs.
+// not stored).
 //
 // # Agreement with the reference
 //
@@ -191,8 +191,13 @@
 //
 // # Speed
 //
-// BenchmarkObserve (amortised per reading, recomputations included, h =
-// 2,100, N = 70, telemanom): see the package's benchmark output; on one
-// core of the development machine it was about 0.4 µs of CPU time per
-// reading, 0 B/op, 0 allocs/op.
+// BenchmarkObserve is the amortised cost per reading, recomputations
+// included, at h = 2,100 and N = 70. Besides wall time (ns/op) it reports
+// the benchmark thread's CPU time (cpu-ns/op), which does not depend on
+// what else the machine runs. On one core of the development machine
+// (AMD EPYC, heavily shared at the time): telemanom about 310 cpu-ns per
+// reading (wall 0.7–3.5 µs depending on the load), percentile 185, iqr
+// 370, meansigma 120, fixed 77; 0 B/op and 0 allocs/op for every rule.
+// Encoding the state allocates nothing; decoding allocates its buffers
+// once (11.6 KB).
 package dynthreshold
