@@ -178,6 +178,13 @@
 //     (art_increase_spike_density, art_noisy: 2 warm-up flags in all) and
 //     finds first-window anomalies later or with fewer readings
 //     (ambient_temperature_system_failure, 4 readings against 228).
+//   - The end of a series. The reference's last window reaches the last
+//     reading but, like every window after the first, flags only its last
+//     70 readings, so up to 69 readings before them are never judged and
+//     count as normal when those 70 are pruned. In
+//     cpu_utilization_asg_misconfiguration a drop of the errors that lasts
+//     to the end is flagged by the streaming detector through reading
+//     18,048; the reference stops at 17,919 (point precision 0.38 there).
 //   - Pointwise pruning. The reference keeps a sequence if its maximum
 //     stands p above the largest normal error; the streaming detector
 //     flags a reading if it does, so the rise of an excursion is not
