@@ -450,3 +450,32 @@ func TestClearThresholdAndPruning(t *testing.T) {
 		t.Fatalf("1.3: %+v", hit)
 	}
 }
+
+// A sustained drop of the errors (a stuck sensor the model now predicts
+// perfectly) is flagged downwards, with ε and the threshold reported as
+// lower bounds on e_s. The values span [−1, 1], so the spread floor (5 %
+// of their 95th−5th percentile range, about 0.1) stays below the errors.
+func TestDropFlaggedDown(t *testing.T) {
+	d := mustNew(t, DefaultConfig(), testPrior())
+	rng := rand.New(rand.NewPCG(12, 1))
+	down := 0
+	for i := 0; i < 4000; i++ {
+		e := math.Abs(1 + 0.1*rng.NormFloat64())
+		if i >= 3000 && i < 3300 {
+			e = 0.05
+		}
+		dec, err := d.Observe(Reading{Time: t0.Add(time.Duration(i) * time.Minute), Value: math.Sin(float64(i) / 50), Error: e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dec.Flagged && dec.Direction == Down {
+			down++
+			if i < 3000 || !(dec.Epsilon < dec.Mu) || dec.Threshold > dec.Epsilon || dec.ES > dec.Threshold {
+				t.Fatalf("reading %d: %+v", i, dec)
+			}
+		}
+	}
+	if down == 0 {
+		t.Fatal("the drop was not flagged")
+	}
+}
