@@ -77,6 +77,10 @@ type Outcome struct {
 	Predicted     float64
 	HasPrediction bool
 	Decision      dynthreshold.Decision
+	// PeakTime and PeakValue are the event time and value of the
+	// highest-scoring reading of the episode the decision concerns.
+	PeakTime  time.Time
+	PeakValue float64
 	// Note explains anything unusual done before this reading was judged
 	// (a model swap, a gap), for the event's explanation; empty otherwise.
 	Note string
@@ -304,6 +308,10 @@ func (e *Engine) judge(s *series, in *Input, o *Outcome) bool {
 			return false
 		}
 		o.Decision = dec
+		if dec.Event == dynthreshold.EventOpened || dec.Event == dynthreshold.EventUpdated {
+			s.peakTime, s.peakValue = r.Time, r.Value
+		}
+		o.PeakTime, o.PeakValue = s.peakTime, s.peakValue
 	} else {
 		o.Decision = dynthreshold.Decision{Time: r.Time, WarmUp: true}
 	}

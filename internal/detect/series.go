@@ -30,6 +30,10 @@ type series struct {
 	lastOffset int64
 	interval   float64 // usual interval between readings, seconds (EWMA)
 
+	// The peak reading of the current or last episode, for its events.
+	peakTime  time.Time
+	peakValue float64
+
 	ring  []retained // the last Retain readings, oldest at ring[head]
 	head  int
 	queue []int // Process scratch: indexes of this series' inputs
@@ -94,7 +98,7 @@ func (s *series) eachRetained(fn func(time.Time, float64, map[string]float64)) {
 //	"VS" 1                      magic and version
 //	string model name, varint model version (0: none)
 //	varint last offset, flags (1 has last, 2 has prediction), varint last time (Unix ns)
-//	float64 interval
+//	float64 interval, varint peak time (Unix ns), float64 peak value
 //	uvarint n, n×float32 y
 //	uvarint layers, per layer: uvarint H, H×float32 h, H×float32 c
 //	uvarint readings, per reading (oldest first): varint time (Unix ns), float64 value,
@@ -145,6 +149,8 @@ func (e *Engine) AppendState(b []byte, id string) (_ []byte, ok bool, err error)
 	b = append(b, flags)
 	b = binary.AppendVarint(b, s.lastTime.UnixNano())
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.interval))
+	b = binary.AppendVarint(b, s.peakTime.UnixNano())
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.peakValue))
 	b = appendFloats(b, y)
 	b = binary.AppendUvarint(b, uint64(len(h)))
 	for l := range h {
@@ -207,6 +213,8 @@ func (e *Engine) Restore(id string, b []byte) error {
 	sv.hasPred = flags&2 != 0
 	s.lastTime = time.Unix(0, d.varint()).UTC()
 	s.interval = d.float64()
+	s.peakTime = time.Unix(0, d.varint()).UTC()
+	s.peakValue = d.float64()
 	sv.y = d.floats()
 	layers := d.count(64)
 	sv.h, sv.c = make([][]float32, layers), make([][]float32, layers)

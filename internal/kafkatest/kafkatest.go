@@ -121,7 +121,8 @@ func CreateTopic(ctx context.Context, brokers []string, name string, partitions 
 	}
 	for {
 		md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{name}})
-		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) == partitions && leadersReady(md.Topics[0].Partitions) {
+		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) == partitions &&
+			leadersReady(md.Topics[0].Partitions) && offsetsReady(ctx, c, name, partitions) {
 			return nil
 		}
 		select {
@@ -130,6 +131,25 @@ func CreateTopic(ctx context.Context, brokers []string, name string, partitions 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// offsetsReady reports whether every partition's leader answers offset
+// requests: metadata can name a leader a moment before it serves.
+func offsetsReady(ctx context.Context, c *kafka.Client, topic string, partitions int) bool {
+	req := make([]kafka.OffsetRequest, partitions)
+	for p := range req {
+		req[p] = kafka.LastOffsetOf(p)
+	}
+	res, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: req}})
+	if err != nil || len(res.Topics[topic]) != partitions {
+		return false
+	}
+	for _, p := range res.Topics[topic] {
+		if p.Error != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func leadersReady(ps []kafka.Partition) bool {

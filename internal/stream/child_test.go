@@ -2,6 +2,7 @@ package stream_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -17,11 +18,16 @@ import (
 )
 
 // The crash tests re-execute the test binary as a consumer process, so that
-// it can be killed with SIGKILL: envChild names the processor to run.
-const (
-	envChild     = "VIGIL_STREAM_TEST_CHILD"
-	envChildArgs = "VIGIL_STREAM_TEST_ARGS" // in, out, dlq, changelog, partitions, group
-)
+// it can be killed with SIGKILL. envChild holds the childSpec as JSON.
+const envChild = "VIGIL_STREAM_TEST_CHILD"
+
+// childSpec says what a child consumer runs.
+type childSpec struct {
+	Kind     string // sum or detect
+	Topics   topics
+	Group    string
+	ModelDir string // detect: the model store
+}
 
 func brokersFromEnv() []string {
 	return strings.Split(os.Getenv(kafkatest.EnvBrokers), ",")
@@ -30,27 +36,34 @@ func brokersFromEnv() []string {
 // runChild runs the consumer when the binary was started as a child and
 // reports whether it did.
 func runChild() bool {
-	kind := os.Getenv(envChild)
-	if kind == "" {
+	raw := os.Getenv(envChild)
+	if raw == "" {
 		return false
 	}
-	var tp topics
-	var group string
-	if _, err := fmt.Sscan(os.Getenv(envChildArgs), &tp.in, &tp.out, &tp.dlq, &tp.changelog, &tp.partitions, &group); err != nil {
-		fmt.Fprintln(os.Stderr, "child args:", err)
-		os.Exit(2)
-	}
-	cfg, conn := testConfig(tp, group)
-	var factory stream.ProcessorFactory
-	switch kind {
-	case "sum":
-		factory = sumFactory{out: tp.out, delay: 2 * time.Millisecond}
-	default:
-		fmt.Fprintln(os.Stderr, "unknown child kind", kind)
+	var spec childSpec
+	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+		fmt.Fprintln(os.Stderr, "child spec:", err)
 		os.Exit(2)
 	}
 	logger, _ := zap.NewDevelopment()
-	c, err := stream.New(cfg, conn, factory, logger, prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	cfg, conn := testConfig(spec.Topics, spec.Group)
+	var factory stream.ProcessorFactory
+	switch spec.Kind {
+	case "sum":
+		factory = sumFactory{out: spec.Topics.Out, delay: 2 * time.Millisecond}
+	case "detect":
+		d, err := newDetection(spec.ModelDir, spec.Topics, logger, reg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		factory = d
+	default:
+		fmt.Fprintln(os.Stderr, "unknown child kind", spec.Kind)
+		os.Exit(2)
+	}
+	c, err := stream.New(cfg, conn, factory, logger, reg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

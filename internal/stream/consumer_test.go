@@ -33,24 +33,24 @@ func TestMain(m *testing.M) {
 
 // topics is one test's set of topics.
 type topics struct {
-	in, out, dlq, changelog string
-	partitions              int
+	In, Out, Scores, DLQ, Changelog string
+	Partitions                      int
 }
 
 func newTopics(t *testing.T, partitions int) topics {
 	return topics{
-		in:         kafkatest.Topic(t, "in", partitions),
-		out:        kafkatest.Topic(t, "out", partitions),
-		dlq:        kafkatest.Topic(t, "dlq", 1),
-		changelog:  kafkatest.Topic(t, "state", partitions, kafkatest.WithConfig("cleanup.policy", "compact")),
-		partitions: partitions,
+		In:         kafkatest.Topic(t, "in", partitions),
+		Out:        kafkatest.Topic(t, "out", partitions),
+		DLQ:        kafkatest.Topic(t, "dlq", 1),
+		Changelog:  kafkatest.Topic(t, "state", partitions, kafkatest.WithConfig("cleanup.policy", "compact")),
+		Partitions: partitions,
 	}
 }
 
 func testConfig(tp topics, group string) (stream.Config, kafkaconn.Config) {
 	cfg := stream.Config{
-		Group: group, Topics: config.StringList{tp.in}, EventsTopic: tp.out, DLQTopic: tp.dlq,
-		ChangelogTopic: tp.changelog, StartFrom: "earliest", FetchMaxBytes: 4 << 10,
+		Group: group, Topics: config.StringList{tp.In}, EventsTopic: tp.Out, ScoresTopic: tp.Scores, DLQTopic: tp.DLQ,
+		ChangelogTopic: tp.Changelog, StartFrom: "earliest", FetchMaxBytes: 4 << 10,
 		FetchMaxWait: 100 * time.Millisecond, PublishBatchTimeout: time.Millisecond,
 		CheckpointInterval: 200 * time.Millisecond, SessionTimeout: 2 * time.Second,
 		HeartbeatInterval: 500 * time.Millisecond, RebalanceTimeout: 10 * time.Second,
@@ -84,7 +84,7 @@ func checkSums(t *testing.T, tp topics) (distinct, duplicates int) {
 	want := map[key]string{}
 	count := map[string]int64{}
 	sum := map[string]int64{}
-	for _, m := range kafkatest.ReadAll(t, tp.in) {
+	for _, m := range kafkatest.ReadAll(t, tp.In) {
 		s, v, _ := strings.Cut(string(m.Value), "=")
 		n, _ := strconv.ParseInt(v, 10, 64)
 		count[s]++
@@ -92,7 +92,7 @@ func checkSums(t *testing.T, tp topics) (distinct, duplicates int) {
 		want[key{m.Partition, m.Offset}] = fmt.Sprintf("%s,%d,%d,%d", s, m.Offset, count[s], sum[s])
 	}
 	got := map[string]bool{}
-	for _, m := range kafkatest.ReadAll(t, tp.out) {
+	for _, m := range kafkatest.ReadAll(t, tp.Out) {
 		if got[string(m.Value)] {
 			duplicates++
 		}
@@ -127,12 +127,12 @@ func waitOutputs(t *testing.T, topic string, n int64, timeout time.Duration) {
 func TestRestartResumesFromCheckpoint(t *testing.T) {
 	tp := newTopics(t, 4)
 	const n, series = 20000, 50
-	produceSums(t, tp.in, series, n)
+	produceSums(t, tp.In, series, n)
 	group := kafkatest.Name(t, "group")
 
 	run := func(until func()) {
 		cfg, conn := testConfig(tp, group)
-		c, err := stream.New(cfg, conn, sumFactory{out: tp.out, delay: 2 * time.Millisecond}, zaptest.NewLogger(t), prometheus.NewRegistry())
+		c, err := stream.New(cfg, conn, sumFactory{out: tp.Out, delay: 2 * time.Millisecond}, zaptest.NewLogger(t), prometheus.NewRegistry())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,11 +149,11 @@ func TestRestartResumesFromCheckpoint(t *testing.T) {
 			t.Errorf("shutdown took %v", d)
 		}
 	}
-	run(func() { waitOutputs(t, tp.out, n/4, 60*time.Second) })
-	if got := kafkatest.EndOffsets(t, tp.out); got >= n {
+	run(func() { waitOutputs(t, tp.Out, n/4, 60*time.Second) })
+	if got := kafkatest.EndOffsets(t, tp.Out); got >= n {
 		t.Fatalf("the first run processed all %d records before it was stopped: the test proves nothing", got)
 	}
-	run(func() { kafkatest.WaitCommitted(t, group, tp.in, 60*time.Second) })
+	run(func() { kafkatest.WaitCommitted(t, group, tp.In, 60*time.Second) })
 	distinct, dups := checkSums(t, tp)
 	t.Logf("%d distinct outputs, %d duplicates after a restart", distinct, dups)
 }

@@ -2,11 +2,12 @@ package stream_test
 
 import (
 	"bytes"
-	"fmt"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,12 +22,14 @@ type child struct {
 }
 
 // startChild re-executes the test binary as a consumer of the given kind.
-func startChild(t *testing.T, kind string, tp topics, group string) *child {
+func startChild(t *testing.T, spec childSpec) *child {
 	t.Helper()
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := &child{cmd: exec.Command(os.Args[0], "-test.run=^$")}
-	c.cmd.Env = append(os.Environ(),
-		envChild+"="+kind,
-		fmt.Sprintf("%s=%s %s %s %s %d %s", envChildArgs, tp.in, tp.out, tp.dlq, tp.changelog, tp.partitions, group))
+	c.cmd.Env = append(os.Environ(), envChild+"="+string(raw))
 	c.cmd.Stdout = &c.out
 	c.cmd.Stderr = &c.out
 	if err := c.cmd.Start(); err != nil {
@@ -74,22 +77,23 @@ func TestKillRecoverySum(t *testing.T) {
 	const n, series = 40000, 100
 	group := kafkatest.Name(t, "group")
 	rng := rand.New(rand.NewPCG(1, 2))
-	produceSums(t, tp.in, series, n)
+	produceSums(t, tp.In, series, n)
 	// Kill at random points of progress: after a random share of the
 	// outputs has appeared, so that every kill lands mid-stream.
 	kills := 0
 	var last int64
 	for _, share := range sortedShares(rng, 3) {
-		c := startChild(t, "sum", tp, group)
+		c := startChild(t, childSpec{Kind: "sum", Topics: tp, Group: group})
 		last = max(int64(share*n), last+500)
-		waitOutputs(t, tp.out, last, 90*time.Second)
+		waitOutputs(t, tp.Out, last, 90*time.Second)
 		time.Sleep(time.Duration(rng.IntN(100)) * time.Millisecond)
 		c.kill(t)
 		kills++
-		t.Logf("kill %d at %d outputs", kills, kafkatest.EndOffsets(t, tp.out))
+		last = kafkatest.EndOffsets(t, tp.Out)
+		t.Logf("kill %d at %d outputs", kills, last)
 	}
-	c := startChild(t, "sum", tp, group)
-	kafkatest.WaitCommitted(t, group, tp.in, 90*time.Second)
+	c := startChild(t, childSpec{Kind: "sum", Topics: tp, Group: group})
+	kafkatest.WaitCommitted(t, group, tp.In, 90*time.Second)
 	c.stop(t, 30*time.Second)
 	distinct, dups := checkSums(t, tp)
 	t.Logf("%d kills: %d distinct outputs, %d duplicates", kills, distinct, dups)
@@ -103,4 +107,66 @@ func sortedShares(rng *rand.Rand, k int) []float64 {
 	}
 	slices.Sort(s)
 	return s
+}
+
+// TestCrashRecovery runs readings of many series through a consumer process
+// that is killed with SIGKILL at five random moments and restarted, and
+// compares every decision and event id with an uninterrupted run.
+func TestCrashRecovery(t *testing.T) {
+	series, length := seriesCount(t)
+	ref := detectTopics(t, 4)
+	total := produceSynthetic(t, ref.In, series, length)
+	dir := testModelDir(t)
+	start := time.Now()
+	runInProcess(t, ref, kafkatest.Name(t, "reference"))
+	t.Logf("uninterrupted run: %d readings of %d series in %v", total, series, time.Since(start).Round(time.Millisecond))
+
+	tp := sameInput(t, ref)
+	group := kafkatest.Name(t, "crashing")
+	spec := childSpec{Kind: "detect", Topics: tp, Group: group, ModelDir: dir}
+	rng := rand.New(rand.NewPCG(5, 8))
+	var last int64
+	start = time.Now()
+	for i, share := range sortedShares(rng, 5) {
+		c := startChild(t, spec)
+		last = max(int64(share*float64(total)), last+int64(total/50))
+		waitOutputs(t, tp.Scores, last, 5*time.Minute)
+		time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
+		c.kill(t)
+		last = kafkatest.EndOffsets(t, tp.Scores)
+		t.Logf("SIGKILL %d after %d score records", i+1, last)
+	}
+	c := startChild(t, spec)
+	kafkatest.WaitCommitted(t, group, tp.In, 5*time.Minute)
+	c.stop(t, 30*time.Second)
+	t.Logf("run with 5 kills: %v", time.Since(start).Round(time.Millisecond))
+	compareRuns(t, ref, tp, total)
+}
+
+// TestTakeover runs two consumer processes in one group, kills one with
+// SIGKILL mid-stream and lets the other take over its partitions; the
+// result must equal an uninterrupted run.
+func TestTakeover(t *testing.T) {
+	series, length := seriesCount(t)
+	ref := detectTopics(t, 4)
+	total := produceSynthetic(t, ref.In, series, length)
+	dir := testModelDir(t)
+	runInProcess(t, ref, kafkatest.Name(t, "reference"))
+
+	tp := sameInput(t, ref)
+	group := kafkatest.Name(t, "pair")
+	spec := childSpec{Kind: "detect", Topics: tp, Group: group, ModelDir: dir}
+	start := time.Now()
+	a := startChild(t, spec)
+	b := startChild(t, spec)
+	waitOutputs(t, tp.Scores, int64(total*2/5), 5*time.Minute)
+	a.kill(t)
+	t.Logf("killed one of two consumers after %d score records", kafkatest.EndOffsets(t, tp.Scores))
+	kafkatest.WaitCommitted(t, group, tp.In, 5*time.Minute)
+	b.stop(t, 30*time.Second)
+	t.Logf("takeover run: %v", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(b.out.String(), "joined consumer group generation") {
+		t.Fatal("the surviving consumer never joined")
+	}
+	compareRuns(t, ref, tp, total)
 }

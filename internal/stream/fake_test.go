@@ -81,6 +81,8 @@ func (p *sumProcessor) Process(recs []stream.Record, out *stream.Output) error {
 	return nil
 }
 
+func (p *sumProcessor) Close() {}
+
 func (p *sumProcessor) Checkpoint(emit func(string, []byte)) {
 	var b [24]byte
 	keys := make([]string, 0, len(p.dirty))

@@ -63,6 +63,7 @@ func (w *partitionWorker) run(ctx, drainCtx context.Context) error {
 		return fmt.Errorf("processor for %s/%d: %w", w.topic, w.partition, err)
 	}
 	w.proc = proc
+	defer proc.Close()
 	restoreStart := time.Now()
 	n, err := w.restore(ctx)
 	if err != nil {

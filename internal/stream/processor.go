@@ -57,6 +57,9 @@ type Processor interface {
 	// deterministic order. The state slice may be reused after emit
 	// returns.
 	Checkpoint(emit func(series string, state []byte))
+	// Close releases the processor when its partition is revoked or the
+	// consumer stops.
+	Close()
 }
 
 // ProcessorFactory makes the Processor of an assigned partition.
