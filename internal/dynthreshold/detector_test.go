@@ -479,3 +479,31 @@ func TestDropFlaggedDown(t *testing.T) {
 		t.Fatal("the drop was not flagged")
 	}
 }
+
+// The round trip also holds for rings of one to three batches, where the
+// stored window (windows − 1 batches) is empty or nearly so.
+func TestStateRoundTripSmallRings(t *testing.T) {
+	rs := synthetic(3, 500)
+	for _, w := range []int{1, 2, 3} {
+		cfg := DefaultConfig()
+		cfg.Batch, cfg.Windows, cfg.WarmUp, cfg.ErrorBuffer = 7, w, 7, 3
+		for _, cut := range []int{0, 6, 7, 8, 50, 100} {
+			a := mustNew(t, cfg, testPrior())
+			for _, r := range rs[:cut] {
+				a.Observe(r)
+			}
+			blob, _ := a.MarshalBinary()
+			b := mustNew(t, cfg, testPrior())
+			if err := b.UnmarshalBinary(blob); err != nil {
+				t.Fatalf("windows %d, cut %d: %v", w, cut, err)
+			}
+			for i, r := range rs[cut:] {
+				da, _ := a.Observe(r)
+				db, _ := b.Observe(r)
+				if !reflect.DeepEqual(da, db) {
+					t.Fatalf("windows %d, cut %d: reading %d differs", w, cut, cut+i)
+				}
+			}
+		}
+	}
+}
