@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,8 +29,9 @@ import (
 // from Python. The header's metadata carries, besides avro.schema and
 // avro.codec:
 //
-//	vigil.model.format   the format version, decimal ASCII ("1")
-//	vigil.model.sha256   the checksum, 64 lower-case hex digits
+//	vigil.model.format          the format version, decimal ASCII ("1")
+//	vigil.model.sha256          the checksum, 64 lower-case hex digits
+//	vigil.model.schema-sha256   SHA-256 of the avro.schema value, in hex
 //
 // The checksum is the SHA-256 of the Avro binary encoding of every field of
 // the record but the last, which is the checksum itself (a fixed of 32
@@ -37,10 +39,10 @@ import (
 // is the covered bytes followed by the 32 checksum bytes: a reader verifies
 // it on the block's bytes alone, before decoding, or by re-encoding the
 // decoded record (the schema has no maps, so the encoding is unique). It
-// covers the whole model (weights, scalers and metadata) but not the file
-// header: a damaged header fails the format, codec or schema checks, or
-// disagrees with the record's checksum; damage confined to the doc strings
-// of the embedded schema changes nothing the reader uses and goes unnoticed.
+// covers the whole model (weights, scalers and metadata). The header is
+// guarded by the schema's own SHA-256 and by Load's strictness: it requires
+// avro.codec and the three Vigil keys, and rejects other keys that start
+// with "avro." or "vigil."; so any damaged byte of an artifact is detected.
 //
 // Weights are Avro bytes holding IEEE 754 binary32 values, little-endian,
 // in the row-major layouts of LSTMLayer and Dense: 4 bytes a weight, as an
@@ -56,8 +58,9 @@ const FormatVersion = 1
 
 // Header metadata keys of an artifact.
 const (
-	MetaFormat = "vigil.model.format"
-	MetaSHA256 = "vigil.model.sha256"
+	MetaFormat       = "vigil.model.format"
+	MetaSHA256       = "vigil.model.sha256"
+	MetaSchemaSHA256 = "vigil.model.schema-sha256"
 )
 
 // MaxArtifactSize is the largest artifact Load reads, 1 GiB: far more than
@@ -138,11 +141,13 @@ func encodeArtifact(m *Model, format int, meta map[string][]byte) ([]byte, [sha2
 		return nil, sum, fmt.Errorf("encode model: %w", err)
 	}
 	sum = sha256.Sum256(datum[:len(datum)-sha256.Size])
+	schemaSum := sha256.Sum256([]byte(codec.Schema()))
 	header := map[string][]byte{
-		MetaFormat:    []byte(strconv.Itoa(format)),
-		MetaSHA256:    []byte(hex.EncodeToString(sum[:])),
-		"avro.schema": []byte(codec.Schema()),
-		"avro.codec":  []byte(goavro.CompressionNullLabel),
+		MetaFormat:       []byte(strconv.Itoa(format)),
+		MetaSHA256:       []byte(hex.EncodeToString(sum[:])),
+		MetaSchemaSHA256: []byte(hex.EncodeToString(schemaSum[:])),
+		"avro.schema":    []byte(codec.Schema()),
+		"avro.codec":     []byte(goavro.CompressionNullLabel),
 	}
 	for k, v := range meta {
 		if v == nil {
@@ -205,7 +210,8 @@ func Load(r io.Reader) (*Model, error) {
 }
 
 // unmarshal decodes and checks an artifact, in the order: container
-// structure, format version, codec, checksum, schema, record, model.
+// structure, format version, header keys, record checksum, schema
+// checksum, schema, record, model.
 func unmarshal(b []byte) (*Model, [sha256.Size]byte, error) {
 	var sum [sha256.Size]byte
 	if len(b) > MaxArtifactSize {
@@ -226,8 +232,19 @@ func unmarshal(b []byte) (*Model, [sha256.Size]byte, error) {
 	if format != FormatVersion {
 		return nil, sum, fmt.Errorf("%w: format version %d, this build reads %d", ErrIncompatible, format, FormatVersion)
 	}
-	if cn, ok := c.meta["avro.codec"]; ok && string(cn) != goavro.CompressionNullLabel {
+	if cn, ok := c.meta["avro.codec"]; !ok {
+		return nil, sum, fmt.Errorf("%w: no avro.codec in the header", ErrCorrupt)
+	} else if string(cn) != goavro.CompressionNullLabel {
 		return nil, sum, fmt.Errorf("%w: codec %q, want null", ErrIncompatible, cn)
+	}
+	for k := range c.meta {
+		switch k {
+		case "avro.schema", "avro.codec", MetaFormat, MetaSHA256, MetaSchemaSHA256:
+		default:
+			if strings.HasPrefix(k, "avro.") || strings.HasPrefix(k, "vigil.") {
+				return nil, sum, fmt.Errorf("%w: unknown header key %q", ErrCorrupt, k)
+			}
+		}
 	}
 	if len(c.datum) < sha256.Size {
 		return nil, sum, fmt.Errorf("%w: record of %d bytes is too short", ErrCorrupt, len(c.datum))
@@ -239,6 +256,10 @@ func unmarshal(b []byte) (*Model, [sha256.Size]byte, error) {
 	}
 	if hx := c.meta[MetaSHA256]; string(hx) != hex.EncodeToString(sum[:]) {
 		return nil, sum, fmt.Errorf("%w: header checksum %q != record checksum %x", ErrCorrupt, hx, sum)
+	}
+	schemaSum := sha256.Sum256(c.meta["avro.schema"])
+	if hx := c.meta[MetaSchemaSHA256]; string(hx) != hex.EncodeToString(schemaSum[:]) {
+		return nil, sum, fmt.Errorf("%w: header schema checksum %q != schema's %x", ErrCorrupt, hx, schemaSum)
 	}
 	codec, err := modelCodec()
 	if err != nil {
@@ -611,6 +632,10 @@ func toNative(m *Model, format int) map[string]any {
 	for _, k := range sortedKeys(m.Threshold.Params) {
 		params = append(params, map[string]any{"key": k, "value": m.Threshold.Params[k]})
 	}
+	priors := make([]any, 0, len(m.Threshold.Priors))
+	for _, id := range sortedKeys(m.Threshold.Priors) {
+		priors = append(priors, map[string]any{"series_id": id, "prior": priorNative(m.Threshold.Priors[id])})
+	}
 	t := &m.Training
 	loss := make([]any, len(t.Loss))
 	for i, l := range t.Loss {
@@ -633,7 +658,10 @@ func toNative(m *Model, format int) map[string]any {
 		},
 		"fallback_scaler": scalerNative(m.Fallback),
 		"scalers":         scalers,
-		"threshold":       map[string]any{"rule": m.Threshold.Rule, "params": params},
+		"threshold": map[string]any{
+			"rule": m.Threshold.Rule, "params": params,
+			"prior_all": priorNative(m.Threshold.PriorAll), "priors": priors,
+		},
 		"training": map[string]any{
 			"data_from":  t.DataFrom,
 			"data_to":    t.DataTo,
@@ -666,6 +694,10 @@ func doubles(xs []float64) []any {
 
 func scalerNative(sc *Scaler) map[string]any {
 	return map[string]any{"center": doubles(sc.Center), "spread": doubles(sc.Spread)}
+}
+
+func priorNative(p Prior) map[string]any {
+	return map[string]any{"count": p.Count, "mean": p.Mean, "std": p.Std, "p99": p.P99, "p999": p.P999, "max": p.Max}
 }
 
 func statsNative(s ErrorStats) map[string]any {
@@ -755,6 +787,15 @@ func (u *unpacker) scaler(rec map[string]any) *Scaler {
 	return &Scaler{Center: items[float64](u, rec, "center"), Spread: items[float64](u, rec, "spread")}
 }
 
+func (u *unpacker) prior(rec map[string]any) Prior {
+	return Prior{
+		Count: field[int64](u, rec, "count"),
+		Mean:  field[float64](u, rec, "mean"), Std: field[float64](u, rec, "std"),
+		P99: field[float64](u, rec, "p99"), P999: field[float64](u, rec, "p999"),
+		Max: field[float64](u, rec, "max"),
+	}
+}
+
 func (u *unpacker) stats(rec map[string]any) ErrorStats {
 	return ErrorStats{
 		N:    int(field[int64](u, rec, "n")),
@@ -841,6 +882,15 @@ func fromNative(native any, format int) (*Model, error) {
 			m.Threshold.Params = map[string]string{}
 		}
 		m.Threshold.Params[k] = field[string](u, p, "value")
+	}
+	m.Threshold.PriorAll = u.prior(field[map[string]any](u, th, "prior_all"))
+	for i, p := range items[map[string]any](u, th, "priors") {
+		id := field[string](u, p, "series_id")
+		u.key("prior series", &prev, id, i)
+		if m.Threshold.Priors == nil {
+			m.Threshold.Priors = map[string]Prior{}
+		}
+		m.Threshold.Priors[id] = u.prior(field[map[string]any](u, p, "prior"))
 	}
 
 	tr := field[map[string]any](u, rec, "training")

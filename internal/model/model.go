@@ -50,13 +50,60 @@ type Model struct {
 	Training TrainingInfo
 }
 
-// ThresholdRule names a rule of package dynthreshold and its parameters.
-// The zero value asks for the consumer's default rule. The parameters are
-// free-form text, interpreted by the rule (e.g. "quantile": "0.999",
-// "window": "24h"); this package stores them verbatim.
+// ThresholdRule is the dynamic threshold (package dynthreshold) the model
+// wants, and the statistics the threshold starts from. The zero value asks
+// for the consumer's default rule and carries no statistics.
 type ThresholdRule struct {
-	Rule   string
+	// Rule names the rule, e.g. "telemanom" or "percentile"; empty for
+	// the consumer's default.
+	Rule string
+	// Params are the rule's settings as text, stored verbatim: by
+	// convention the keys are dynthreshold's flag names without the
+	// "threshold." prefix ("percentile": "99.5", "batch": "70"), so that a
+	// consumer applies them with flag.FlagSet.Set over its own defaults.
 	Params map[string]string
+	// PriorAll summarises the smoothed validation errors of all series
+	// pooled, the prior for a series without an entry in Priors; Priors
+	// holds one per training series. They are what the threshold uses
+	// until it has seen enough live errors. Zero when the trainer did not
+	// compute them.
+	PriorAll Prior
+	Priors   map[string]Prior
+}
+
+// Prior summarises a model's smoothed validation errors for the threshold.
+// Its fields are those of dynthreshold.Prior, in the same order, so that
+// one converts to the other with a type conversion; this package does not
+// import dynthreshold. The figures are finite and non-negative.
+type Prior struct {
+	Count int64   // number of validation errors summarised
+	Mean  float64 // mean of the smoothed validation errors
+	Std   float64 // population standard deviation
+	P99   float64 // 99th percentile
+	P999  float64 // 99.9th percentile
+	Max   float64 // maximum
+}
+
+// PriorFor returns the threshold prior of series id: its own if the model
+// has one, else Threshold.PriorAll. The boolean reports whether the series
+// had its own.
+func (m *Model) PriorFor(id string) (Prior, bool) {
+	if p, ok := m.Threshold.Priors[id]; ok {
+		return p, true
+	}
+	return m.Threshold.PriorAll, false
+}
+
+func validatePrior(p Prior) error {
+	for _, v := range []float64{p.Mean, p.Std, p.P99, p.P999, p.Max} {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("prior %+v: figures must be finite and non-negative", p)
+		}
+	}
+	if p.Count < 0 {
+		return fmt.Errorf("prior count %d is negative", p.Count)
+	}
+	return nil
 }
 
 // TrainingInfo is the training metadata an artifact keeps. The trainer fills
@@ -186,7 +233,8 @@ func (m *Model) String() string { return fmt.Sprintf("%s@v%d", m.Name, m.Version
 // declared shape and whose input width is the feature width, finite
 // weights, a fallback scaler and per-series scalers with one finite center
 // and one finite positive spread per channel, sorted and distinct training
-// series, and a valid JSON config. Save calls it; Load fails with
+// series, finite non-negative threshold priors, and a valid JSON config.
+// Save calls it; Load fails with
 // ErrCorrupt on an artifact that does not pass it.
 func (m *Model) Validate() error {
 	if m == nil {
@@ -223,6 +271,14 @@ func (m *Model) Validate() error {
 		}
 		if err := validateScaler(sc, ch); err != nil {
 			return fmt.Errorf("scaler of series %q: %w", id, err)
+		}
+	}
+	if err := validatePrior(m.Threshold.PriorAll); err != nil {
+		return fmt.Errorf("threshold: %w", err)
+	}
+	for id, p := range m.Threshold.Priors {
+		if err := validatePrior(p); err != nil {
+			return fmt.Errorf("threshold of series %q: %w", id, err)
 		}
 	}
 	for i := 1; i < len(m.Training.Series); i++ {
