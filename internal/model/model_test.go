@@ -98,3 +98,33 @@ func BenchmarkPredict(b *testing.B) {
 		p.Predict(ts, 60.5, f)
 	}
 }
+
+// TestModelSharedByGoroutines runs predictors of one loaded model from
+// several goroutines, as the consumer does; under -race it checks that
+// nothing writes to the shared model.
+func TestModelSharedByGoroutines(t *testing.T) {
+	m, err := ReadFile(goldenPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	want := make([]float64, 4)
+	done := make(chan struct{})
+	for g := range want {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			p := m.NewPredictor([]string{"a", "b"}[g%2])
+			var y float64
+			for i := range 200 {
+				y = p.Predict(t0.Add(time.Duration(i)*time.Minute), float64(i%10), map[string]float64{"rpm": 3})
+			}
+			want[g] = y
+		}()
+	}
+	for range want {
+		<-done
+	}
+	if want[0] != want[2] || want[1] != want[3] || math.IsNaN(want[0]) {
+		t.Errorf("forecasts %v: same series must agree", want)
+	}
+}
