@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -160,7 +161,14 @@ type Detector struct {
 	yMean, yM2 []float64
 	excl       []uint64 // per ring slot (b mod w)·n + j: flagged, grown by the error buffer within its batch
 
-	// scratch for recomputation, not state
+	// sc is the recomputation's working memory, taken from scratchPool
+	// for the duration of a batch completion only, so that an idle series
+	// holds its state (about 9 KB at h = 2100) and not 70 KB of buffers.
+	sc *scratch
+}
+
+// scratch is working memory for recomputation; it is not state.
+type scratch struct {
 	es, tmp []float64
 	cand    []cand
 	zbits   []uint64
@@ -171,6 +179,36 @@ type Detector struct {
 	runMax  []float64 // their maxima
 	sorted  []float64
 	remove  []float64
+}
+
+// scratchPool shares working memory between the detectors of a process:
+// one per goroutine recomputing at a time.
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// takeScratch sets d.sc to working memory sized for d; giveScratch
+// returns it.
+func (d *Detector) takeScratch() {
+	sc := scratchPool.Get().(*scratch)
+	h, n, w := d.h, d.n, d.w
+	if cap(sc.es) < h {
+		sc.es, sc.tmp = make([]float64, h), make([]float64, h)
+		sc.cand, sc.zbits = make([]cand, h), make([]uint64, (h+63)/64)
+	}
+	if cap(sc.slots) < w {
+		sc.slots, sc.heap = make([]int, w), make([]cursor, 0, w)
+	}
+	if cap(sc.grown) < n {
+		sc.grown, sc.runs = make([]bool, n), make([]Span, 0, n)
+		sc.runMax, sc.sorted, sc.remove = make([]float64, 0, n), make([]float64, 0, n+1), make([]float64, 0, n)
+	}
+	sc.es, sc.tmp, sc.cand, sc.zbits = sc.es[:h], sc.tmp[:h], sc.cand[:h], sc.zbits[:(h+63)/64]
+	sc.slots, sc.grown = sc.slots[:w], sc.grown[:n]
+	d.sc = sc
+}
+
+func (d *Detector) giveScratch() {
+	scratchPool.Put(d.sc)
+	d.sc = nil
 }
 
 // batchStats caches the mean and sum of squared deviations of the values of
@@ -223,17 +261,6 @@ func New(cfg Config, prior Prior) (*Detector, error) {
 		excl:   make([]uint64, (h+63)/64),
 		yMean:  make([]float64, cfg.Windows),
 		yM2:    make([]float64, cfg.Windows),
-		slots:  make([]int, cfg.Windows),
-		heap:   make([]cursor, 0, cfg.Windows),
-		grown:  make([]bool, cfg.Batch),
-		runs:   make([]Span, 0, cfg.Batch),
-		runMax: make([]float64, 0, cfg.Batch),
-		sorted: make([]float64, 0, cfg.Batch+1),
-		remove: make([]float64, 0, cfg.Batch),
-		es:     make([]float64, h),
-		tmp:    make([]float64, h),
-		cand:   make([]cand, h),
-		zbits:  make([]uint64, (h+63)/64),
 	}
 	d.th = d.warmThreshold()
 	return d, nil
@@ -398,6 +425,7 @@ var belowHalf = math.Nextafter(0.5, 0)
 func (d *Detector) completeBatch(b uint64) {
 	pos := int(b % uint64(d.w))
 	base := pos * d.n
+	d.takeScratch()
 	// Grow flags by the error buffer within the batch (compare_to_epsilon
 	// keeps only the newest batch's indices), so that they are excluded
 	// from the largest normal error as in the original.
@@ -409,9 +437,9 @@ func (d *Detector) completeBatch(b uint64) {
 				last = j
 			}
 			if j-last <= d.cfg.ErrorBuffer {
-				d.tmp[j] = 1
+				d.sc.grown[j] = true
 			} else {
-				d.tmp[j] = 0
+				d.sc.grown[j] = false
 			}
 		}
 		next := 1 << 30
@@ -419,7 +447,7 @@ func (d *Detector) completeBatch(b uint64) {
 			if getBit(d.excl, base+j) {
 				next = j
 			}
-			setBit(d.excl, base+j, d.tmp[j] != 0 || next-j <= d.cfg.ErrorBuffer)
+			setBit(d.excl, base+j, d.sc.grown[j] || next-j <= d.cfg.ErrorBuffer)
 		}
 	}
 	d.esLo[pos], d.esD[pos] = quantise(d.pendES, d.esQ[base:base+d.n])
@@ -432,6 +460,7 @@ func (d *Detector) completeBatch(b uint64) {
 	if d.cfg.Rule != RuleFixed && d.seen >= uint64(d.cfg.WarmUp) {
 		d.recompute()
 	}
+	d.giveScratch()
 }
 
 // quantise stores x as 16-bit codes over the batch's range:
@@ -464,11 +493,11 @@ func (d *Detector) recompute() {
 	m := int(min(d.seen, uint64(d.h)))
 	nb := m / d.n
 	fb := (d.seen - uint64(m)) / uint64(d.n)
-	slots := d.slots[:nb]
+	slots := d.sc.slots[:nb]
 	for k := range slots {
 		slots[k] = int((fb + uint64(k)) % uint64(d.w))
 	}
-	es := d.es[:m]
+	es := d.sc.es[:m]
 	var s float64
 	maxES := math.Inf(-1)
 	for k, pos := range slots {
@@ -499,14 +528,14 @@ func (d *Detector) recompute() {
 		var v float64
 		switch d.cfg.Rule {
 		case RulePercentile:
-			copy(d.tmp, es)
-			v = quantileSelect(d.tmp[:m], d.cfg.Percentile)
+			copy(d.sc.tmp, es)
+			v = quantileSelect(d.sc.tmp[:m], d.cfg.Percentile)
 		case RuleMeanSigma:
 			v = mu + d.cfg.Sigma*sd
 		case RuleIQR:
-			copy(d.tmp, es)
-			q1 := quantileSelect(d.tmp[:m], 25)
-			q3 := quantileSelect(d.tmp[:m], 75)
+			copy(d.sc.tmp, es)
+			q1 := quantileSelect(d.sc.tmp[:m], 25)
+			q3 := quantileSelect(d.sc.tmp[:m], 75)
 			v = q3 + d.cfg.IQRK*(q3-q1)
 		}
 		t.epsUp, t.up, t.zUp = v, math.Nextafter(v, math.Inf(1)), equivZ(v, mu, sd)
@@ -583,7 +612,7 @@ func (d *Detector) hindsight(es []float64, slots []int, mu, eps, floor float64, 
 		}
 		return es[i]
 	}
-	grown := d.grown
+	grown := d.sc.grown
 	clear(grown)
 	any := false
 	for i := max(from-b, 0); i < m; i++ {
@@ -606,7 +635,7 @@ func (d *Detector) hindsight(es []float64, slots []int, mu, eps, floor float64, 
 			}
 		}
 	}
-	runs, runMax := d.runs[:0], d.runMax[:0]
+	runs, runMax := d.sc.runs[:0], d.sc.runMax[:0]
 	for j := 0; j < n; j++ {
 		if !grown[j] {
 			continue
@@ -620,8 +649,8 @@ func (d *Detector) hindsight(es []float64, slots []int, mu, eps, floor float64, 
 	}
 	// E_seq leaves out single readings; with no sequence prune_anoms keeps
 	// everything.
-	remove := d.remove[:0]
-	sorted := d.sorted[:0]
+	remove := d.sc.remove[:0]
+	sorted := d.sc.sorted[:0]
 	for k, r := range runs {
 		if r.End > r.Start {
 			sorted = append(sorted, runMax[k])
@@ -694,7 +723,7 @@ func (d *Detector) valuesPercentile(slots []int, q float64) float64 {
 // batch, keyed by the value (negated when desc, so that it is always a
 // min-heap).
 func (d *Detector) orderStat(slots []int, k int, next, desc bool) (float64, float64) {
-	h := d.heap[:0]
+	h := d.sc.heap[:0]
 	sign, step, start := 1.0, int32(1), 0
 	if desc {
 		sign, step, start = -1, -1, d.n-1
@@ -780,7 +809,7 @@ func cutoff(nam, p float64) float64 {
 func (d *Detector) search(es []float64, mu, sd, s1, s2 float64, inverse bool) (z float64, qualified bool, zClear float64) {
 	m := len(es)
 	lowest := mu + sd*2.5
-	c := d.cand[:0]
+	c := d.sc.cand[:0]
 	for i, v := range es {
 		x := v
 		if inverse {
@@ -791,7 +820,7 @@ func (d *Detector) search(es []float64, mu, sd, s1, s2 float64, inverse bool) (z
 		}
 	}
 	sortCands(c)
-	words := d.zbits[:(m+63)/64]
+	words := d.sc.zbits[:(m+63)/64]
 	clear(words)
 	b := d.cfg.ErrorBuffer - 1
 	z, zClear = sdLim, sdLim

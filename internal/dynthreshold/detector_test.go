@@ -404,11 +404,13 @@ func TestValuesPercentile(t *testing.T) {
 				}
 			}
 			slices.Sort(all)
+			d.takeScratch()
 			for _, q := range []float64{0, 5, 50, 95, 99, 100} {
 				if got, want := d.valuesPercentile(slots, q), percentileSorted(all, q); got != want {
 					t.Fatalf("seed %d, %d readings, q %v: %v, want %v", seed, d.seen, q, got, want)
 				}
 			}
+			d.giveScratch()
 			if got, want := d.valuesStd(slots), std(all, mean(all)); math.Abs(got-want) > 1e-12*(1+want) {
 				t.Fatalf("std %v, want %v", got, want)
 			}

@@ -136,7 +136,10 @@
 // always the float64 accumulator. The encoding is versioned and
 // checksummed (see state.go); at h = 2,100 it is at most 9,600 bytes (29
 // batches: the oldest batch of a full ring has left the next window and is
-// not stored).
+// not stored). In memory a Detector takes about 12 KB; the recomputation's
+// working memory (about 70 KB at h = 2,100) is taken from a pool shared by
+// all detectors for the duration of a batch completion, so it is held once
+// per goroutine, not per series.
 //
 // # Agreement with the reference
 //

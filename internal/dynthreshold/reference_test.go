@@ -232,6 +232,8 @@ func TestSearchMatchesFindEpsilon(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := DefaultReferenceParams()
+	d.takeScratch()
+	defer d.giveScratch()
 	for trial := 0; trial < 200; trial++ {
 		m := []int{420, 700, 2100}[trial%3]
 		e := make([]float64, m)
