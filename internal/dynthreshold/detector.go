@@ -63,8 +63,8 @@ func (k EventKind) String() string {
 type Episode struct {
 	ID        uint64    // Seq of the opening reading
 	Last      uint64    // Seq of the last flagged reading
-	StartTime time.Time // event time of the opening reading
-	LastTime  time.Time // event time of the last flagged reading
+	StartTime time.Time // event clock (largest event time seen) at the opening reading
+	LastTime  time.Time // event clock at the last flagged reading
 	Flagged   uint64    // flagged readings in the episode
 	Peak      float64   // highest score
 	PeakES    float64   // smoothed error at the peak
@@ -137,8 +137,9 @@ type episodeState struct {
 
 // Detector turns one series' prediction errors into decisions. Create it
 // with New; feed it every reading in order with Observe. A Detector is per
-// series and not safe for concurrent use; Observe never blocks and, after
-// construction, never allocates.
+// series and not safe for concurrent use; Observe never blocks and
+// allocates nothing in steady state (the recomputation's working memory
+// comes from a pool shared by all detectors).
 type Detector struct {
 	cfg   Config
 	prior Prior
@@ -264,6 +265,28 @@ func New(cfg Config, prior Prior) (*Detector, error) {
 	}
 	d.th = d.warmThreshold()
 	return d, nil
+}
+
+// Threshold describes the threshold in force, in smoothed-error units, for
+// metrics and inspection.
+type Threshold struct {
+	WarmUp    bool    // taken from the Prior
+	Mu, Sigma float64 // of the window (the prior's in warm-up)
+	ZUp       float64 // z of the upper ε (the equivalent (ε−μ)/σ for the simpler rules)
+	ZDown     float64 // z of the inverted errors' ε (telemanom)
+	Epsilon   float64 // upper ε
+	Upper     float64 // effective upper threshold: flag e_s ≥ Upper (+Inf: none)
+	Lower     float64 // effective lower threshold: flag e_s ≤ Lower (−Inf: none)
+}
+
+// Threshold returns the threshold in force.
+func (d *Detector) Threshold() Threshold {
+	t := d.th
+	lower := math.Inf(-1)
+	if t.inverseArmed && !math.IsInf(t.down, 1) {
+		lower = t.mu - (t.down - t.mu)
+	}
+	return Threshold{WarmUp: t.warm, Mu: t.mu, Sigma: t.sigma, ZUp: t.zUp, ZDown: t.zDown, Epsilon: t.epsUp, Upper: t.up, Lower: lower}
 }
 
 // Seen returns the number of readings observed.

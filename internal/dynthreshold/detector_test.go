@@ -443,6 +443,9 @@ func TestClearThresholdAndPruning(t *testing.T) {
 	if cut := 1.1 / (1 - 0.13); math.Abs(d.th.up-cut) > tol {
 		t.Fatalf("effective threshold %v, want %v", d.th.up, cut)
 	}
+	if th := d.Threshold(); th.WarmUp || th.ZUp != 2.5 || th.Upper != d.th.up || th.Epsilon != d.th.epsUp {
+		t.Fatalf("Threshold() = %+v", th)
+	}
 	pruned, _ := d.Observe(Reading{Time: t0, Value: 0, Error: 1.2}) // above ε, below the cutoff
 	if pruned.Flagged || !pruned.Pruned || pruned.Score >= 0.5 {
 		t.Fatalf("1.2: %+v", pruned)
