@@ -77,3 +77,9 @@ func isTerminal(w io.Writer) bool {
 
 // Err is zap.Error, re-exported so that mains need not import zap for it.
 func Err(err error) zap.Field { return zap.Error(err) }
+
+// String is zap.String, re-exported for mains.
+func String(k, v string) zap.Field { return zap.String(k, v) }
+
+// Strings is zap.Strings, re-exported for mains.
+func Strings(k string, v []string) zap.Field { return zap.Strings(k, v) }

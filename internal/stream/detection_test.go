@@ -2,74 +2,28 @@ package stream_test
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/vigil-stream/vigil/internal/avrocodec"
 	"github.com/vigil-stream/vigil/internal/detect"
 	"github.com/vigil-stream/vigil/internal/kafkatest"
-	"github.com/vigil-stream/vigil/internal/model"
+	"github.com/vigil-stream/vigil/internal/modeltest"
 	"github.com/vigil-stream/vigil/internal/modelstore"
 	"github.com/vigil-stream/vigil/internal/record"
 	"github.com/vigil-stream/vigil/internal/replay"
 	"github.com/vigil-stream/vigil/internal/stream"
 )
 
-var synthStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+var synthStart = modeltest.Start
 
-var (
-	modelOnce sync.Once
-	modelDir  string
-	modelErr  error
-)
-
-// testModelDir trains a small model on synthetic series (the real training
-// path) and publishes it as "default" in a model store shared by the tests
-// of this package and their child processes.
-func testModelDir(t *testing.T) string {
-	t.Helper()
-	modelOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-stream-models-")
-		if err != nil {
-			modelErr = err
-			return
-		}
-		modelDir = dir
-		cfg := model.DefaultTrainConfig()
-		cfg.Hidden = []int{8}
-		cfg.Epochs = 3
-		series := replay.Synthetic(8, 600, synthStart, time.Minute, 99)
-		net, sc, rep, err := model.Train(context.Background(), cfg, series, zap.NewNop(), nil)
-		if err != nil {
-			modelErr = err
-			return
-		}
-		m, err := model.FromTraining("default", 1, net, sc, rep, "test")
-		if err != nil {
-			modelErr = err
-			return
-		}
-		store, err := modelstore.Open(modelstore.Config{Dir: dir, Keep: 3})
-		if err != nil {
-			modelErr = err
-			return
-		}
-		_, modelErr = store.Publish(m)
-	})
-	if modelErr != nil {
-		t.Fatalf("test model: %v", modelErr)
-	}
-	return modelDir
-}
+// testModelDir returns the model store of the tests and their children.
+func testModelDir(t *testing.T) string { return modeltest.StoreDir(t) }
 
 func detectConfig() detect.Config {
 	cfg := detect.DefaultConfig()
@@ -79,6 +33,10 @@ func detectConfig() detect.Config {
 
 // newDetection builds the consumer's detection factory over a model store.
 func newDetection(dir string, tp topics, logger *zap.Logger, reg prometheus.Registerer) (*stream.Detection, error) {
+	return newDetectionWith(detectConfig(), dir, tp, logger, reg)
+}
+
+func newDetectionWith(cfg detect.Config, dir string, tp topics, logger *zap.Logger, reg prometheus.Registerer) (*stream.Detection, error) {
 	codec, err := avrocodec.New(avrocodec.DefaultConfig(), nil, logger)
 	if err != nil {
 		return nil, err
@@ -95,7 +53,7 @@ func newDetection(dir string, tp topics, logger *zap.Logger, reg prometheus.Regi
 	if err != nil {
 		return nil, err
 	}
-	return stream.NewDetection(detectConfig(), codec, router,
+	return stream.NewDetection(cfg, codec, router,
 		stream.DetectionTopics{Events: tp.Out, Scores: tp.Scores, DLQ: tp.DLQ}, logger, reg)
 }
 
@@ -128,9 +86,14 @@ func produceSynthetic(t *testing.T, topic string, n, length int) int {
 // everything, then stops it with a clean shutdown.
 func runInProcess(t *testing.T, tp topics, group string) {
 	t.Helper()
+	runInProcessWith(t, detectConfig(), tp, group)
+}
+
+func runInProcessWith(t *testing.T, dcfg detect.Config, tp topics, group string) {
+	t.Helper()
 	logger := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	reg := prometheus.NewRegistry()
-	d, err := newDetection(testModelDir(t), tp, logger, reg)
+	d, err := newDetectionWith(dcfg, testModelDir(t), tp, logger, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,5 +221,3 @@ func seriesCount(t *testing.T) (series, length int) {
 	return 1000, 200
 }
 
-var _ = fmt.Sprint
-var _ = kafka.Message{}

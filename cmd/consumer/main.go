@@ -1,0 +1,154 @@
+// Command consumer is Vigil's detector: it joins a consumer group on the
+// sensor topics, scores every reading of every series with its model's
+// stateful LSTM and dynamic threshold, and publishes anomaly events (and,
+// optionally, a score per reading) to Kafka. State is checkpointed to a
+// compacted changelog topic, models are hot-swapped from the model store,
+// and /metrics, /healthz and /readyz are served on -admin.addr.
+//
+//	consumer -kafka.brokers=kafka:9092 -stream.topics=sensors -models.dir=/models
+//
+// Every flag can also be set by its VIGIL_… environment variable
+// (-stream.topics is VIGIL_STREAM_TOPICS). Exit codes: 0 after a clean
+// shutdown (SIGTERM or SIGINT), 1 on a runtime failure, 2 on bad
+// configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vigil-stream/vigil/internal/admin"
+	"github.com/vigil-stream/vigil/internal/avrocodec"
+	"github.com/vigil-stream/vigil/internal/config"
+	"github.com/vigil-stream/vigil/internal/detect"
+	"github.com/vigil-stream/vigil/internal/kafkaconn"
+	"github.com/vigil-stream/vigil/internal/logging"
+	"github.com/vigil-stream/vigil/internal/modelstore"
+	"github.com/vigil-stream/vigil/internal/stream"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	var (
+		logCfg    logging.Config
+		kafkaCfg  kafkaconn.Config
+		streamCfg stream.Config
+		codecCfg  avrocodec.Config
+		detectCfg detect.Config
+		routing   detect.Routing
+		storeCfg  modelstore.Config
+		adminCfg  admin.Config
+		poll      time.Duration
+	)
+	fs := flag.NewFlagSet("consumer", flag.ContinueOnError)
+	logCfg.RegisterFlags(fs)
+	kafkaCfg.RegisterFlags(fs, "kafka.")
+	streamCfg.RegisterFlags(fs)
+	codecCfg.RegisterFlags(fs)
+	detectCfg.RegisterFlags(fs)
+	routing.RegisterFlags(fs)
+	storeCfg.RegisterFlags(fs)
+	adminCfg.RegisterFlags(fs)
+	fs.DurationVar(&poll, "models.poll", 10*time.Second, "How often the model store is checked for promoted versions.")
+	if err := config.Parse(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "consumer:", err)
+		return 2
+	}
+	if err := config.Validate(&logCfg, &kafkaCfg, &streamCfg, &codecCfg, &detectCfg, &routing, &storeCfg, &adminCfg); err != nil {
+		fmt.Fprintln(os.Stderr, "consumer: invalid configuration:", err)
+		return 2
+	}
+	if poll <= 0 {
+		fmt.Fprintln(os.Stderr, "consumer: invalid configuration: models.poll must be positive")
+		return 2
+	}
+	log, err := logging.New(logCfg, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "consumer:", err)
+		return 2
+	}
+	defer func() { _ = log.Sync() }()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	store, err := modelstore.Open(storeCfg)
+	if err != nil {
+		log.Error("model store", logging.Err(err))
+		return 2
+	}
+	watcher := modelstore.NewWatcher(store, poll, log, reg)
+	if err := watcher.Poll(); err != nil {
+		log.Error("model store", logging.Err(err))
+		return 2
+	}
+	if len(watcher.Snapshot()) == 0 {
+		log.Warn("the model store has no promoted model yet: readings are dead-lettered as no_model until the trainer publishes one",
+			logging.String("dir", storeCfg.Dir))
+	}
+	router, err := detect.NewRouter(routing, watcher.Snapshot)
+	if err != nil {
+		log.Error("model routing", logging.Err(err))
+		return 2
+	}
+	var registry avrocodec.Registry
+	if codecCfg.RegistryURL != "" {
+		rc, err := avrocodec.NewRegistryClient(codecCfg, nil, log)
+		if err != nil {
+			log.Error("schema registry client", logging.Err(err))
+			return 2
+		}
+		registry = rc
+	}
+	codec, err := avrocodec.New(codecCfg, registry, log)
+	if err != nil {
+		log.Error("codec", logging.Err(err))
+		return 2
+	}
+	defer codec.Close()
+	detection, err := stream.NewDetection(detectCfg, codec, router, stream.DetectionTopics{
+		Events: streamCfg.EventsTopic, Scores: streamCfg.ScoresTopic, DLQ: streamCfg.DLQTopic,
+	}, log, reg)
+	if err != nil {
+		log.Error("detection", logging.Err(err))
+		return 2
+	}
+	consumer, err := stream.New(streamCfg, kafkaCfg, detection, log, reg)
+	if err != nil {
+		log.Error("consumer", logging.Err(err))
+		return 2
+	}
+	server, err := admin.New(adminCfg, reg, nil, consumer.Ready, log)
+	if err != nil {
+		log.Error("admin endpoints", logging.Err(err))
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return consumer.Run(gctx) })
+	g.Go(func() error { return watcher.Run(gctx) })
+	g.Go(func() error { return server.Run(gctx) })
+	log.Info("consumer started", logging.Strings("topics", streamCfg.Topics), logging.String("group", streamCfg.Group))
+	if err := g.Wait(); err != nil {
+		log.Error("consumer failed", logging.Err(err))
+		return 1
+	}
+	log.Info("consumer stopped cleanly")
+	return 0
+}
