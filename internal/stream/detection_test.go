@@ -13,8 +13,8 @@ import (
 	"github.com/vigil-stream/vigil/internal/avrocodec"
 	"github.com/vigil-stream/vigil/internal/detect"
 	"github.com/vigil-stream/vigil/internal/kafkatest"
-	"github.com/vigil-stream/vigil/internal/modeltest"
 	"github.com/vigil-stream/vigil/internal/modelstore"
+	"github.com/vigil-stream/vigil/internal/modeltest"
 	"github.com/vigil-stream/vigil/internal/record"
 	"github.com/vigil-stream/vigil/internal/replay"
 	"github.com/vigil-stream/vigil/internal/stream"
@@ -220,4 +220,3 @@ func seriesCount(t *testing.T) (series, length int) {
 	}
 	return 1000, 200
 }
-

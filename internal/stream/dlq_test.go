@@ -38,7 +38,9 @@ func TestDeadLetters(t *testing.T) {
 		return b
 	}
 	at := func(i int) time.Time { return synthStart.Add(time.Duration(i) * time.Minute) }
-	good := func(series string, i int) []byte { return enc(record.Reading{SeriesID: series, Time: at(i), Value: 50 + float64(i%7)}) }
+	good := func(series string, i int) []byte {
+		return enc(record.Reading{SeriesID: series, Time: at(i), Value: 50 + float64(i%7)})
+	}
 
 	nan := good("a", 9)
 	one := make([]byte, 8)
