@@ -244,7 +244,7 @@ def read_go(path):
             m = GO_LINE.match(line)
             if m:
                 key, kern = (m.group(1), int(m.group(2))), m.group(3)
-                rank = 0 if kern == "avx2" else 1
+                rank = {"avx512": 0, "avx2": 1}.get(kern, 2)
                 cpu, wall = float(m.group(4)), float(m.group(5))
                 cur = res.get(key)
                 if cur is None or rank < cur[0]:

@@ -43,8 +43,10 @@ if ! "$venv/bin/python" -c 'import torch, tensorflow, keras, numpy' 2>/dev/null;
 	"$venv/bin/pip" install -q torch tensorflow-cpu numpy
 fi
 
+# The kernel set the step picks by itself on this CPU (see internal/model/kernel.go).
 kernel=generic
 if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then kernel=avx2; fi
+if [[ $kernel == avx2 ]] && grep -qw avx512f /proc/cpuinfo && grep -qw avx512dq /proc/cpuinfo; then kernel=avx512; fi
 echo "== Go: BenchmarkStepBatch (kernel=$kernel), -benchtime $BENCHTIME -count $COUNT, one core" >&2
 "${pin[@]}" go test -run '^$' -bench "BenchmarkStepBatch///kernel=$kernel\$" -benchtime "$BENCHTIME" \
 	-count "$COUNT" -cpu 1 ./internal/model/ | tee "$out/go_bench.txt" >&2

@@ -1,8 +1,23 @@
 package model
 
 // haveAVX2FMA reports whether the CPU and the operating system support the
-// AVX2 and FMA instructions used by kernel_amd64.s.
-var haveAVX2FMA = detectAVX2FMA()
+// AVX2 and FMA instructions used by kernel_amd64.s; haveAVX512 whether they
+// also support the AVX-512 F and DQ instructions of its AVX-512 kernels.
+var haveAVX2FMA, haveAVX512 = detectAVX2FMA(), detectAVX512()
+
+// detectAVX512 requires AVX2/FMA too, and that the OS saves the opmask and
+// all 512-bit registers (XCR0 bits 5-7).
+func detectAVX512() bool {
+	if !detectAVX2FMA() {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const avx512f, avx512dq = 1 << 16, 1 << 17
+	return ebx7&(avx512f|avx512dq) == avx512f|avx512dq
+}
 
 func detectAVX2FMA() bool {
 	maxID, _, _, _ := cpuid(0, 0)
@@ -55,3 +70,15 @@ func sigmoidAVX2(n int, x *float32, tab *[actTabLen][4]uint64)
 //
 //go:noescape
 func tanhAVX2(n int, x *float32, tab *[actTabLen][4]uint64)
+
+// sigmoidAVX512 is sigmoidAVX2 for n a positive multiple of 8, eight lanes
+// at a time; the results are bit-identical.
+//
+//go:noescape
+func sigmoidAVX512(n int, x *float32, tab *[actTabLen][4]uint64)
+
+// tanhAVX512 is tanhAVX2 for n a positive multiple of 8, eight lanes at a
+// time; the results are bit-identical.
+//
+//go:noescape
+func tanhAVX512(n int, x *float32, tab *[actTabLen][4]uint64)

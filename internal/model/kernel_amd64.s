@@ -430,3 +430,95 @@ tanhloop:
 	JNZ  tanhloop
 	VZEROUPPER
 	RET
+
+// AVX-512 versions of the activations: eight float64 lanes, the same
+// operations per lane as the AVX2 macros above (constants broadcast from
+// the same table), so the results are bit-identical. Z13 = 1, Z14 and Z15
+// the clamp bounds.
+
+#define EXPPD8(x, r, t) \
+	VMAXPD x, Z14, x \
+	VMINPD x, Z15, x \
+	VBROADCASTSD T_SHIFT, t \
+	VFMADD231PD.BCST T_LOG2E, x, t \
+	VSUBPD.BCST T_SHIFT, t, r \
+	VFNMADD231PD.BCST T_LN2HI, r, x \
+	VFNMADD231PD.BCST T_LN2LO, r, x \
+	VBROADCASTSD 736(R10), r \
+	VFMADD213PD.BCST 704(R10), x, r \
+	VFMADD213PD.BCST 672(R10), x, r \
+	VFMADD213PD.BCST 640(R10), x, r \
+	VFMADD213PD.BCST 608(R10), x, r \
+	VFMADD213PD.BCST 576(R10), x, r \
+	VFMADD213PD.BCST 544(R10), x, r \
+	VFMADD213PD.BCST 512(R10), x, r \
+	VFMADD213PD.BCST 480(R10), x, r \
+	VFMADD213PD.BCST 448(R10), x, r \
+	VPADDQ.BCST T_BIAS, t, t \
+	VPSLLQ $52, t, t \
+	VMULPD t, r, r
+
+#define SIGMOID8(addr) \
+	VCVTPS2PD addr, Z0 \
+	VPXORQ.BCST T_SIGN, Z0, Z0 \
+	EXPPD8(Z0, Z1, Z2) \
+	VADDPD Z13, Z1, Z1 \
+	VDIVPD Z1, Z13, Z1 \
+	VCVTPD2PS Z1, Y1 \
+	VMOVUPS Y1, addr
+
+#define TANH8(addr) \
+	VCVTPS2PD addr, Z0 \
+	VPANDQ.BCST T_ABS, Z0, Z4 \
+	VCMPPD.BCST $1, T_SMALL, Z4, K1 \
+	VMULPD Z0, Z0, Z6 \
+	VBROADCASTSD T_C2_15, Z5 \
+	VFMADD213PD.BCST T_CM1_3, Z6, Z5 \
+	VMULPD Z6, Z5, Z5 \
+	VFMADD213PD Z0, Z0, Z5 \
+	VMULPD.BCST T_M2, Z0, Z0 \
+	EXPPD8(Z0, Z1, Z2) \
+	VSUBPD Z1, Z13, Z3 \
+	VADDPD Z13, Z1, Z1 \
+	VDIVPD Z1, Z3, Z3 \
+	VBLENDMPD Z5, Z3, K1, Z3 \
+	VCVTPD2PS Z3, Y3 \
+	VMOVUPS Y3, addr
+
+// func sigmoidAVX512(n int, x *float32, tab *[actTabLen][4]uint64)
+//
+// x[i] = σ(x[i]) for i < n, n a positive multiple of 8.
+TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), AX
+	MOVQ tab+16(FP), R10
+	VBROADCASTSD 0(R10), Z13
+	VBROADCASTSD 32(R10), Z14
+	VBROADCASTSD 64(R10), Z15
+
+sig8loop:
+	SIGMOID8((AX))
+	ADDQ $32, AX
+	SUBQ $8, CX
+	JNZ  sig8loop
+	VZEROUPPER
+	RET
+
+// func tanhAVX512(n int, x *float32, tab *[actTabLen][4]uint64)
+//
+// x[i] = tanh(x[i]) for i < n, n a positive multiple of 8.
+TEXT ·tanhAVX512(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), AX
+	MOVQ tab+16(FP), R10
+	VBROADCASTSD 0(R10), Z13
+	VBROADCASTSD 32(R10), Z14
+	VBROADCASTSD 64(R10), Z15
+
+tanh8loop:
+	TANH8((AX))
+	ADDQ $32, AX
+	SUBQ $8, CX
+	JNZ  tanh8loop
+	VZEROUPPER
+	RET

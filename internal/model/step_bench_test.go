@@ -54,11 +54,16 @@ func reportStep(b *testing.B, n *Network, series int, cpu0 time.Duration) {
 	}
 }
 
+// benchKernels lists the kernel sets this CPU runs, best first.
 func benchKernels() []kernelSet {
-	if haveAVX2FMA {
-		return []kernelSet{kernAVX2, kernGeneric}
+	var ks []kernelSet
+	if haveAVX512 {
+		ks = append(ks, kernAVX512)
 	}
-	return []kernelSet{kernGeneric}
+	if haveAVX2FMA {
+		ks = append(ks, kernAVX2)
+	}
+	return append(ks, kernGeneric)
 }
 
 // BenchmarkStep steps one series at a time with a Stepper.

@@ -58,6 +58,9 @@ func kernelSets() []kernelSet {
 	if haveAVX2FMA {
 		ks = append(ks, kernAVX2)
 	}
+	if haveAVX512 {
+		ks = append(ks, kernAVX512)
+	}
 	return ks
 }
 
@@ -480,20 +483,26 @@ func TestActivationAccuracy(t *testing.T) {
 				}
 			}
 			t.Logf("%d of %d inputs differ from the portable kernel (by at most 1 ulp)", diff, len(xs))
+			if ks == kernAVX512 {
+				s2, t2 := activations(kernAVX2, xs)
+				sameBits(t, "σ avx512 vs avx2", sig, s2)
+				sameBits(t, "tanh avx512 vs avx2", th, t2)
+			}
 		})
 	}
 	t.Run("special", func(t *testing.T) {
 		nan := float32(math.NaN())
 		for _, ks := range kernelSets() {
-			sig, th := activations(ks, []float32{nan, nan, nan, nan})
-			if !math.IsNaN(float64(sig[0])) || !math.IsNaN(float64(th[0])) {
-				t.Errorf("%v: σ(NaN)=%v tanh(NaN)=%v, want NaN", ks, sig[0], th[0])
+			// Eight values, so that the eight-lane kernels run too.
+			sig, th := activations(ks, []float32{nan, nan, nan, nan, nan, nan, nan, nan})
+			for q := range sig {
+				if !math.IsNaN(float64(sig[q])) || !math.IsNaN(float64(th[q])) {
+					t.Errorf("%v: σ(NaN)=%v tanh(NaN)=%v, want NaN", ks, sig[q], th[q])
+				}
 			}
-			negz := float32(math.Copysign(0, -1))
-			_, th = activations(ks, []float32{negz, 0x1p-30, -0x1p-30, 1e-40})
-			if math.Float32bits(th[1]) != math.Float32bits(0x1p-30) || th[2] != -0x1p-30 || th[3] != 1e-40 {
-				t.Errorf("%v: tanh of tiny values %v, want them unchanged", ks, th)
-			}
+			tiny := []float32{0x1p-30, -0x1p-30, 1e-40, -1e-40, 0x1p-20, -0x1p-126, 1e-10, -3e-9}
+			_, th = activations(ks, tiny)
+			sameBits(t, fmt.Sprintf("%v: tanh of tiny values", ks), th, tiny)
 		}
 	})
 }
