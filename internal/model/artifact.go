@@ -283,10 +283,14 @@ func unmarshal(b []byte) (*Model, [sha256.Size]byte, error) {
 }
 
 // checkSchema compares the writer's schema with ours by Parsing Canonical
-// Form, which ignores doc strings and formatting.
+// Form, which ignores doc strings and formatting. Our own schema text, the
+// common case, is accepted without parsing.
 func checkSchema(text []byte, ours *goavro.Codec) (err error) {
 	if len(text) == 0 {
 		return fmt.Errorf("%w: no avro.schema in the header", ErrCorrupt)
+	}
+	if string(text) == ours.Schema() {
+		return nil
 	}
 	defer func() {
 		// Last resort: goavro should report bad schemas as errors.

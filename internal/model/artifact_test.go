@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -727,4 +728,36 @@ func TestLoadAcceptsForeignHeaderKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	equalModels(t, got, m)
+}
+
+func TestLoadAcceptsReformattedSchema(t *testing.T) {
+	// Another writer may embed the schema with other formatting or docs:
+	// only the Parsing Canonical Form has to match.
+	codec, err := modelCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := []byte(strings.Replace(codec.Schema(), `"doc":"`, `"doc":"Reworded. `, -1))
+	sum := sha256.Sum256(text)
+	m := testModel()
+	b := forge(t, m, FormatVersion, map[string][]byte{
+		"avro.schema":    text,
+		MetaSchemaSHA256: []byte(hex.EncodeToString(sum[:])),
+	})
+	got, err := Load(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalModels(t, got, m)
+}
+
+func BenchmarkLoad(b *testing.B) {
+	data := save(b, testModel())
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Load(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
