@@ -6,9 +6,11 @@ import "math"
 // portable implementations. On amd64 with AVX2 and FMA the same kernels run
 // as Go assembly (kernel_amd64.s); both are tested against each other.
 //
-// On amd64 the kernel sets are: AVX2 + FMA for everything, or that with
-// AVX-512 (F, DQ) activations where the CPU has it; the AVX-512 activations
-// compute exactly what the AVX2 ones do, eight lanes at a time.
+// On amd64 the kernel sets are: AVX2 + FMA for everything, or, where the
+// CPU has AVX-512 (F, DQ), that with 512-bit kernels for the activations
+// and for the gate products of eight or more series. Both compute exactly
+// what the AVX2 kernels do (the same operations per lane, the same
+// summation order), so switching between them changes no bit.
 //
 // Summation order. Every gate pre-activation is a dot product of length K.
 // All kernels, portable or vectorised, single-series or batched, compute it
@@ -92,6 +94,11 @@ func gemmNT(ks kernelSet, m, n, k int, a []float32, lda int, b []float32, ldb in
 	if ks >= kernAVX2 {
 		if n4 := n &^ 3; n4 > 0 {
 			i := 0
+			if ks == kernAVX512 {
+				for ; i+8 <= m; i += 8 {
+					gemmNT8AVX512(k, &a[i*lda], lda, &b[0], ldb, n4, &bias[0], &c[i*ldc], ldc)
+				}
+			}
 			for ; i+2 <= m; i += 2 {
 				gemmNT2AVX2(k, &a[i*lda], lda, &b[0], ldb, n4, &bias[0], &c[i*ldc], ldc)
 			}

@@ -82,3 +82,9 @@ func sigmoidAVX512(n int, x *float32, tab *[actTabLen][4]uint64)
 //
 //go:noescape
 func tanhAVX512(n int, x *float32, tab *[actTabLen][4]uint64)
+
+// gemmNT8AVX512 computes eight rows of gemmNT (rows a + r·lda, r < 8) like
+// gemmNT2AVX2, with bit-identical results. n is a positive multiple of 4.
+//
+//go:noescape
+func gemmNT8AVX512(k int, a *float32, lda int, b *float32, ldb int, n int, bias *float32, c *float32, ldc int)

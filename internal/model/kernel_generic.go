@@ -29,3 +29,7 @@ func sigmoidAVX512(n int, x *float32, tab *[actTabLen][4]uint64) {
 func tanhAVX512(n int, x *float32, tab *[actTabLen][4]uint64) {
 	panic("model: no AVX-512 kernels on this architecture")
 }
+
+func gemmNT8AVX512(k int, a *float32, lda int, b *float32, ldb int, n int, bias *float32, c *float32, ldc int) {
+	panic("model: no AVX-512 kernels on this architecture")
+}

@@ -354,7 +354,7 @@ func sameState(t *testing.T, got, want *State) {
 // two differ only by fused versus separate multiply-add roundings.
 func TestGemmKernelsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, m := range []int{1, 2, 3, 5} {
+	for _, m := range []int{1, 2, 3, 5, 8, 11, 17} {
 		for _, n := range []int{1, 3, 4, 8, 12, 13, 16, 20} {
 			for _, k := range []int{1, 2, 7, 8, 9, 16, 37, 69, 128} {
 				t.Run(fmt.Sprintf("m=%d/n=%d/k=%d", m, n, k), func(t *testing.T) {
@@ -362,6 +362,7 @@ func TestGemmKernelsAgree(t *testing.T) {
 					a := randVec(rng, m*lda, 1)
 					b := randVec(rng, n*ldb, 1)
 					bias := randVec(rng, n, 1)
+					var vec []float32 // the first vector kernel's result
 					for _, ks := range kernelSets() {
 						c := make([]float32, m*ldc)
 						for i := range c {
@@ -386,6 +387,15 @@ func TestGemmKernelsAgree(t *testing.T) {
 								if e := math.Abs(got - want); e > dotBound(k, abs) {
 									t.Fatalf("%v: c[%d][%d] = %v, want %v: error %.3g > bound %.3g", ks, i, j, got, want, e, dotBound(k, abs))
 								}
+							}
+						}
+						// The vector kernel sets share one summation order:
+						// bit-identical.
+						if ks != kernGeneric {
+							if vec == nil {
+								vec = c
+							} else {
+								sameBits(t, fmt.Sprintf("%v vs first vector kernel", ks), c, vec)
 							}
 						}
 					}
