@@ -28,7 +28,8 @@ import (
 //
 // Optional: VIGIL_ARCH_EVAL_ARCHS="16;32;64;32,32;64,64",
 // VIGIL_ARCH_EVAL_FILES (comma-separated paths under testdata/nab/data),
-// VIGIL_ARCH_EVAL_BT="batch,seqlen", VIGIL_ARCH_EVAL_LR, VIGIL_ARCH_EVAL_EPOCHS.
+// VIGIL_ARCH_EVAL_BT="batch,seqlen", VIGIL_ARCH_EVAL_LR, VIGIL_ARCH_EVAL_EPOCHS,
+// VIGIL_ARCH_EVAL_SEED.
 func TestArchitectureEval(t *testing.T) {
 	if os.Getenv("VIGIL_ARCH_EVAL") != "1" {
 		t.Skip("set VIGIL_ARCH_EVAL=1 to run the architecture comparison")
@@ -63,6 +64,9 @@ func TestArchitectureEval(t *testing.T) {
 	}
 	if v := os.Getenv("VIGIL_ARCH_EVAL_EPOCHS"); v != "" {
 		base.Epochs, _ = strconv.Atoi(v)
+	}
+	if v := os.Getenv("VIGIL_ARCH_EVAL_SEED"); v != "" {
+		base.Seed, _ = strconv.ParseUint(v, 10, 64)
 	}
 	t.Logf("settings: batch %d, seq-len %d, lr %g, epochs ≤ %d, patience %d, clip %g, val-fraction %g, calendar %v, seed %d",
 		base.Batch, base.SeqLen, base.LR, base.Epochs, base.Patience, base.ClipNorm, base.ValFraction, base.Calendar, base.Seed)

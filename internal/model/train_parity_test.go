@@ -12,7 +12,8 @@ import (
 // produces.
 
 // parityModel trains a small two-layer model for two epochs on the start
-// of nyc_taxi.
+// of nyc_taxi, with dropout between the layers: dropout must be off in the
+// graph that reports validation and in the serving step alike.
 func parityModel(t *testing.T, readings int, valFraction float64) (*Network, ScalerSet, TrainReport, Series) {
 	t.Helper()
 	s := loadNAB(t, "realKnownCause/nyc_taxi.csv", readings)
@@ -23,6 +24,7 @@ func parityModel(t *testing.T, readings int, valFraction float64) (*Network, Sca
 	cfg.Epochs = 2
 	cfg.LR = 1e-2
 	cfg.ValFraction = valFraction
+	cfg.Dropout = 0.2
 	net, sc, rep, err := Train(context.Background(), cfg, []Series{s}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
