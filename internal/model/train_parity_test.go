@@ -47,7 +47,7 @@ func stepAll(net *Network, feat Features, sc *Scaler, s Series) []float32 {
 }
 
 // TestStepMatchesGraph runs 10,000 steps of a trained model through the
-// gorgonia graph (batch 1, segments of 64 steps with the state carried as
+// gorgonia graph (batch 1, segments of 32 steps with the state carried as
 // in training and validation) and through Network.Step, and requires every
 // prediction to agree within 1e-5 absolute, in scaled units (the network's
 // own output units; 1e-5 of a robust standard score).
@@ -78,7 +78,7 @@ func TestStepMatchesGraph(t *testing.T) {
 	}
 	p := paramsFromNetwork(net)
 	graphPred := make([]float32, steps*net.Outputs())
-	lg := newLSTMGraph(p, 1, 64, false, false, false)
+	lg := newLSTMGraph(p, 1, 32, false, false, false)
 	err := forwardRows(lg, p, [][]float32{x}, func(_, pos int, pred []float32) {
 		copy(graphPred[pos*net.Outputs():], pred)
 	})
