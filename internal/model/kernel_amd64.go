@@ -1,3 +1,5 @@
+//go:build !purego
+
 package model
 
 // haveAVX2FMA reports whether the CPU and the operating system support the

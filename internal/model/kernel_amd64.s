@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // Kernels of the serving step for amd64 with AVX2 and FMA. See kernel.go for

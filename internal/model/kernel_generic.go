@@ -1,9 +1,9 @@
-//go:build !amd64
+//go:build !amd64 || purego
 
 package model
 
-// haveAVX2FMA and haveAVX512 are false off amd64: only the portable kernels
-// exist.
+// haveAVX2FMA and haveAVX512 are false off amd64 and with the purego build
+// tag: only the portable kernels exist.
 const haveAVX2FMA, haveAVX512 = false, false
 
 func gemmNT2AVX2(k int, a *float32, lda int, b *float32, ldb int, n int, bias *float32, c *float32, ldc int) {
