@@ -144,7 +144,8 @@ type ScalerSet struct {
 // improved for Patience epochs; the weights of the best epoch are
 // returned.
 //
-// Train checks ctx between segments and returns its error when cancelled.
+// Train checks ctx between segments (of training and of validation) and
+// returns its error when cancelled.
 // A NaN or exploding loss returns an error wrapping ErrDiverged; unusable
 // data one wrapping ErrBadData; invalid settings Validate's error. progress,
 // if not nil, is called after every epoch. logger may be nil.
@@ -206,7 +207,7 @@ func Train(ctx context.Context, cfg TrainConfig, data []Series, logger *zap.Logg
 		st.Epochs = cfg.Epochs
 		st.ValLoss = math.NaN()
 		if hasVal {
-			res, err := ev.run(params)
+			res, err := ev.run(ctx, params)
 			if err != nil {
 				return nil, ScalerSet{}, report, err
 			}

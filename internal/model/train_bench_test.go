@@ -40,7 +40,7 @@ func BenchmarkTrainEpoch(b *testing.B) {
 		ev := newEvaluator(tr.params, series, cfg.SeqLen)
 		b.ResetTimer()
 		for range b.N {
-			if _, err := ev.run(tr.params); err != nil {
+			if _, err := ev.run(context.Background(), tr.params); err != nil {
 				b.Fatal(err)
 			}
 		}

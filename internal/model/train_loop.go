@@ -161,7 +161,7 @@ type evalResult struct {
 // run evaluates the weights p. The prediction made at step t (after
 // reading t) for reading t+1+j is a validation prediction when t+1 ≥ n0,
 // the first validation reading, and t+1+j < n.
-func (ev *evaluator) run(p *graphParams) (*evalResult, error) {
+func (ev *evaluator) run(ctx context.Context, p *graphParams) (*evalResult, error) {
 	res := &evalResult{absErr: make([][]float64, len(ev.series))}
 	rows := make([][]float32, len(ev.series))
 	for i, s := range ev.series {
@@ -170,7 +170,7 @@ func (ev *evaluator) run(p *graphParams) (*evalResult, error) {
 	K := p.outputs
 	var sq float64
 	var n int
-	err := forwardRows(ev.graph, p, rows, func(r, pos int, pred []float32) {
+	err := forwardRows(ctx, ev.graph, p, rows, func(r, pos int, pred []float32) {
 		s := ev.series[r]
 		if pos+1 < s.n0 {
 			return
@@ -196,10 +196,11 @@ func (ev *evaluator) run(p *graphParams) (*evalResult, error) {
 // forwardRows runs lg (which must have len(rows) batch rows) over the input
 // sequences rows[r], each a run of n_r input vectors of width p.inputs, from
 // a zero state, segment after segment with the state carried across, and
-// calls visit for every real step with the step's Horizon predictions.
+// calls visit for every real step with the step's Horizon predictions. It
+// checks ctx between segments.
 // Rows shorter than the longest are padded with zero inputs after their
 // end; padding is never visited.
-func forwardRows(lg *lstmGraph, p *graphParams, rows [][]float32, visit func(r, pos int, pred []float32)) error {
+func forwardRows(ctx context.Context, lg *lstmGraph, p *graphParams, rows [][]float32, visit func(r, pos int, pred []float32)) error {
 	if len(rows) != lg.B {
 		panic(fmt.Sprintf("model: %d rows for a graph of batch %d", len(rows), lg.B))
 	}
@@ -215,6 +216,9 @@ func forwardRows(lg *lstmGraph, p *graphParams, rows [][]float32, visit func(r, 
 	lg.setInvCount(0)
 	lg.resetState()
 	for start := 0; start < longest; start += T {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("model: validation cancelled: %w", err)
+		}
 		for t := range T {
 			xd := f32(lg.x[t])
 			pos := start + t

@@ -79,7 +79,7 @@ func TestStepMatchesGraph(t *testing.T) {
 	p := paramsFromNetwork(net)
 	graphPred := make([]float32, steps*net.Outputs())
 	lg := newLSTMGraph(p, 1, 32, false, false, false)
-	err := forwardRows(lg, p, [][]float32{x}, func(_, pos int, pred []float32) {
+	err := forwardRows(context.Background(), lg, p, [][]float32{x}, func(_, pos int, pred []float32) {
 		copy(graphPred[pos*net.Outputs():], pred)
 	})
 	if err != nil {

@@ -238,6 +238,16 @@ func TestTrainCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || calls != 1 {
 		t.Fatalf("err = %v after %d epochs, want context.Canceled after 1", err, calls)
 	}
+	// Cancelled while validating: the evaluation checks ctx between its
+	// segments too.
+	p, err := prepareSeries(synthSeries("a", 200, 5, false), cfg.Features(), cfg.ValFraction, cfg.Horizon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTrainer(cfg, []*preparedSeries{p})
+	if _, err := newEvaluator(tr.params, []*preparedSeries{p}, cfg.SeqLen).run(ctx, tr.params); !errors.Is(err, context.Canceled) {
+		t.Fatalf("validation with a cancelled context: err = %v", err)
+	}
 }
 
 // TestTrainGroup trains a group model with a further field, k = 2 outputs
