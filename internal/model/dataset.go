@@ -74,8 +74,9 @@ func prepareSeries(s Series, feat Features, valFraction float64, horizon int) (*
 	}
 	n0 := splitPoint(n, valFraction)
 	// At least one training pair (t → t+1…t+horizon, all before n0) and,
-	// with validation, one validation pair.
-	if n0 < horizon+1 || (n0 < n && n-n0 < horizon) {
+	// with validation, one validation pair: a series so short that its
+	// validation part rounds to nothing is an error, not a silent skip.
+	if n0 < horizon+1 || (valFraction > 0 && n-n0 < horizon) {
 		return nil, bad("%d readings are too few for validation fraction %g and horizon %d", n, valFraction, horizon)
 	}
 	for i, v := range s.Values {

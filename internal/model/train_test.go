@@ -210,6 +210,9 @@ func TestTrainBadData(t *testing.T) {
 			(*d)[0].Values = (*d)[0].Values[:1]
 			(*d)[0].Times = (*d)[0].Times[:1]
 		}},
+		{"validation part rounds to nothing", func(c *TrainConfig, d *[]Series) {
+			c.ValFraction = 0.004 // round(0.4) = 0 of 100 readings
+		}},
 		{"calendar without times", func(_ *TrainConfig, d *[]Series) { (*d)[0].Times = nil }},
 		{"duplicate id", func(_ *TrainConfig, d *[]Series) { *d = append(*d, (*d)[0]) }},
 	} {
