@@ -72,11 +72,15 @@ type Outcome struct {
 	Err    error  // Rejected: the details
 	Model  *model.Model
 	// Predicted is the model's forecast of this reading, made after the
-	// previous one; HasPrediction is false for a series' first reading
-	// and after a reset.
+	// previous one, in the series' units; HasPrediction is false for a
+	// series' first reading and after a reset.
 	Predicted     float64
 	HasPrediction bool
-	Decision      dynthreshold.Decision
+	// Decision is the threshold's verdict. Its errors, threshold, μ and σ
+	// are in units of the series' spread (the model scaler's robust
+	// standard deviation, IQR/1.349): |y − ŷ| / spread, so that one
+	// threshold configuration suits series of any magnitude.
+	Decision dynthreshold.Decision
 	// PeakTime and PeakValue are the event time and value of the
 	// highest-scoring reading of the episode the decision concerns.
 	PeakTime  time.Time
@@ -302,7 +306,11 @@ func (e *Engine) judge(s *series, in *Input, o *Outcome) bool {
 	if s.hasPred {
 		o.Predicted = s.sc.Unscale(0, float64(s.y[0]))
 		o.HasPrediction = true
-		dec, err := s.det.Observe(dynthreshold.Reading{Time: r.Time, Value: r.Value, Error: math.Abs(r.Value - o.Predicted)})
+		// The detector works in the series' scaled units, as Telemanom does
+		// (its defaults, such as min_error 0.05, assume them), which also
+		// makes thresholds comparable across series.
+		sp := s.sc.Spread[0]
+		dec, err := s.det.Observe(dynthreshold.Reading{Time: r.Time, Value: s.sc.Scale(0, r.Value), Error: math.Abs(r.Value-o.Predicted) / sp})
 		if err != nil {
 			o.Status, o.Reason, o.Err = Rejected, ReasonInvalid, err
 			return false

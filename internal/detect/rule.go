@@ -1,59 +1,53 @@
 package detect
 
 import (
-	"bytes"
+	"flag"
 	"fmt"
 	"slices"
-	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-stream/vigil/internal/dynthreshold"
 	"github.com/vigil-stream/vigil/internal/model"
 )
 
 // ThresholdConfig returns the threshold configuration for a model: base,
-// overridden by the model's rule and parameters. Parameter names are the
-// yaml keys of dynthreshold.Config ("percentile", "sigma", "batch", …;
-// "episode.quiet" for the episode settings), values their YAML scalars. An
-// unknown name or a bad value is an error: a model that asks for a rule the
+// overridden by the model's rule and parameters. Parameter names are
+// dynthreshold's flag names without the "threshold." prefix ("percentile",
+// "batch", "episode.quiet", …) and values their flag syntax. An unknown
+// name or a bad value is an error: a model that asks for a rule the
 // consumer cannot apply is rejected rather than run with another.
 func ThresholdConfig(base dynthreshold.Config, r model.ThresholdRule) (dynthreshold.Config, error) {
-	cfg := base
 	if r.Rule == "" && len(r.Params) == 0 {
-		return cfg, nil
+		return base, nil
 	}
-	var doc bytes.Buffer
+	var cfg dynthreshold.Config
+	fs := flag.NewFlagSet("model threshold", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	// The flags point into cfg; start from base, not from the defaults.
+	cfg = base
+	cfg.Episode = base.Episode
+	set := func(name, value string) error {
+		if fs.Lookup("threshold."+name) == nil {
+			return fmt.Errorf("threshold rule of the model: unknown parameter %q", name)
+		}
+		if err := fs.Set("threshold."+name, value); err != nil {
+			return fmt.Errorf("threshold rule of the model: %s=%q: %w", name, value, err)
+		}
+		return nil
+	}
 	if r.Rule != "" {
-		fmt.Fprintf(&doc, "rule: %s\n", r.Rule)
+		if err := set("rule", r.Rule); err != nil {
+			return base, err
+		}
 	}
 	keys := make([]string, 0, len(r.Params))
 	for k := range r.Params {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var episode []string
 	for _, k := range keys {
-		v := r.Params[k]
-		if strings.ContainsAny(v, "\n:#{}[]") || strings.ContainsAny(k, "\n: ") {
-			return base, fmt.Errorf("threshold parameter %q=%q: not a plain scalar", k, v)
+		if err := set(k, r.Params[k]); err != nil {
+			return base, err
 		}
-		if sub, ok := strings.CutPrefix(k, "episode."); ok {
-			episode = append(episode, fmt.Sprintf("  %s: %s\n", sub, v))
-			continue
-		}
-		fmt.Fprintf(&doc, "%s: %s\n", k, v)
-	}
-	if len(episode) > 0 {
-		doc.WriteString("episode:\n")
-		for _, l := range episode {
-			doc.WriteString(l)
-		}
-	}
-	dec := yaml.NewDecoder(&doc)
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		return base, fmt.Errorf("threshold rule of the model: %w", err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return base, fmt.Errorf("threshold rule of the model: %w", err)
@@ -61,15 +55,18 @@ func ThresholdConfig(base dynthreshold.Config, r model.ThresholdRule) (dynthresh
 	return cfg, nil
 }
 
-// PriorFor returns the cold-start statistics of series id under m: its own
-// validation errors if m was trained on it, else those of all series.
-//
-// The artifact keeps statistics of the raw errors |y − ŷ|; the detector's
-// prior describes smoothed errors. Smoothing shrinks the spread, so raw
-// statistics make a conservative (higher) warm-up threshold: a new series
-// raises fewer false alarms before its own window takes over. P99.9 is
-// taken as the maximum, which the artifact keeps.
+// PriorFor returns the cold-start statistics of series id under m, in the
+// detector's units (smoothed errors in units of the series' spread, see
+// Engine): the smoothed validation-error prior the trainer stored (the
+// series' own, else the pooled one); for a model without one, a prior
+// derived from the raw validation-error statistics, divided by the
+// series' spread. Smoothing shrinks the spread of errors, so raw
+// statistics make a conservative (higher) warm-up threshold; their P99.9
+// is taken as the maximum, which the artifact keeps.
 func PriorFor(m *model.Model, id string) dynthreshold.Prior {
+	if p, _ := m.PriorFor(id); p.Count > 0 {
+		return dynthreshold.Prior(p)
+	}
 	st, ok := m.ErrorsFor(id)
 	if !ok {
 		st = m.Training.ErrorsAll
@@ -77,5 +74,6 @@ func PriorFor(m *model.Model, id string) dynthreshold.Prior {
 	if st.N == 0 {
 		return dynthreshold.Prior{}
 	}
-	return dynthreshold.Prior{Count: int64(st.N), Mean: st.Mean, Std: st.Std, P99: st.P99, P999: st.Max, Max: st.Max}
+	sp := m.ScalerFor(id).Spread[0]
+	return dynthreshold.Prior{Count: int64(st.N), Mean: st.Mean / sp, Std: st.Std / sp, P99: st.P99 / sp, P999: st.Max / sp, Max: st.Max / sp}
 }
