@@ -11,14 +11,13 @@ import (
 // the validation error the trainer reports is the one the streaming step
 // produces.
 
-// parityModel trains a small two-layer model for two epochs on the start
+// parityModel trains the default architecture for two epochs on the start
 // of nyc_taxi, with dropout between the layers: dropout must be off in the
 // graph that reports validation and in the serving step alike.
 func parityModel(t *testing.T, readings int, valFraction float64) (*Network, ScalerSet, TrainReport, Series) {
 	t.Helper()
 	s := loadNAB(t, "realKnownCause/nyc_taxi.csv", readings)
 	cfg := DefaultTrainConfig()
-	cfg.Hidden = []int{8, 8}
 	cfg.Batch = 8
 	cfg.SeqLen = 32
 	cfg.Epochs = 2
