@@ -163,6 +163,8 @@ func Train(ctx context.Context, cfg TrainConfig, data []Series, logger *zap.Logg
 	}
 	feat := cfg.Features()
 	report.Config, report.Features = cfg, feat
+	report.Config.Hidden = slices.Clone(cfg.Hidden)
+	report.Config.Fields = slices.Clone(cfg.Fields)
 	series := make([]*preparedSeries, len(data))
 	scalers := ScalerSet{BySeries: make(map[string]*Scaler, len(data))}
 	for i, s := range data {

@@ -40,12 +40,14 @@ type TrainConfig struct {
 	ClipNorm float64 `yaml:"clip-norm" json:"clip-norm"`
 	// Dropout is the probability of dropping a unit between LSTM layers
 	// during training (inverted dropout; nothing is dropped at inference).
+	// With a single layer it has no effect.
 	Dropout float64 `yaml:"dropout" json:"dropout"`
 	// InputDropout is the probability of dropping an input feature during
 	// training.
 	InputDropout float64 `yaml:"input-dropout" json:"input-dropout"`
 	// Patience is the number of epochs without a better validation loss
-	// after which training stops; 0 disables early stopping.
+	// after which training stops; 0 disables early stopping, and so does
+	// ValFraction 0 (no validation loss to watch).
 	Patience int `yaml:"patience" json:"patience"`
 	// ValFraction is the fraction of each series, at its end, held out for
 	// validation (chronological; never shuffled). 0 trains on everything
