@@ -85,6 +85,9 @@ type Outcome struct {
 	// highest-scoring reading of the episode the decision concerns.
 	PeakTime  time.Time
 	PeakValue float64
+	// Recomputed is true when this reading completed a batch and the
+	// threshold was recomputed over the window.
+	Recomputed bool
 	// Note explains anything unusual done before this reading was judged
 	// (a model swap, a gap), for the event's explanation; empty otherwise.
 	Note string
@@ -316,6 +319,10 @@ func (e *Engine) judge(s *series, in *Input, o *Outcome) bool {
 			return false
 		}
 		o.Decision = dec
+		if c := s.det.Config(); c.Rule != dynthreshold.RuleFixed {
+			n := s.det.Seen()
+			o.Recomputed = n%uint64(c.Batch) == 0 && n >= uint64(c.WarmUp)
+		}
 		if dec.Event == dynthreshold.EventOpened || dec.Event == dynthreshold.EventUpdated {
 			s.peakTime, s.peakValue = r.Time, r.Value
 		}

@@ -74,13 +74,16 @@ func (c *Config) Writer(t *kafka.Transport, balancer kafka.Balancer, batchTimeou
 		balancer = kafka.Murmur2Balancer{}
 	}
 	return &kafka.Writer{
-		Addr:                   kafka.TCP(c.Brokers...),
-		Transport:              t,
-		Balancer:               balancer,
-		RequiredAcks:           kafka.RequireAll,
-		BatchTimeout:           batchTimeout,
-		BatchSize:              10000,
-		BatchBytes:             8 << 20,
+		Addr:         kafka.TCP(c.Brokers...),
+		Transport:    t,
+		Balancer:     balancer,
+		RequiredAcks: kafka.RequireAll,
+		BatchTimeout: batchTimeout,
+		BatchSize:    10000,
+		// Brokers reject a record batch above message.max.bytes (1 MiB by
+		// default); kafka-go sizes batches before compression, so this
+		// keeps every batch under the default limit.
+		BatchBytes:             1 << 20,
 		MaxAttempts:            10,
 		WriteBackoffMin:        10 * time.Millisecond,
 		WriteBackoffMax:        500 * time.Millisecond,

@@ -127,19 +127,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	// On shutdown, close the group while the generation drains: kafka-go
 	// then waits for the drain and leaves the group, instead of rejoining.
+	stop := make(chan struct{})
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
 		select {
 		case <-ctx.Done():
-		case <-closed:
+		case <-stop:
 		}
 		_ = cg.Close()
 	}()
 	defer func() {
-		if ctx.Err() == nil {
-			_ = cg.Close()
-		}
+		close(stop)
 		<-closed
 	}()
 

@@ -156,6 +156,9 @@ func (p *detectionProcessor) Process(recs []Record, out *Output) error {
 			if o.Decision.Flagged {
 				p.d.m.flagged.Inc()
 			}
+			if o.Recomputed {
+				p.d.m.recomputed.Inc()
+			}
 			if p.d.scores != "" {
 				if err := p.score(ctx, out, r, in, o); err != nil {
 					return err
@@ -312,12 +315,13 @@ func finiteOr(x, def float64) float64 {
 }
 
 type detectionMetrics struct {
-	readings *prometheus.CounterVec // topic
-	outcomes *prometheus.CounterVec // status
-	dlq      *prometheus.CounterVec // reason
-	events   *prometheus.CounterVec // kind
-	flagged  prometheus.Counter
-	live     prometheus.Gauge
+	readings   *prometheus.CounterVec // topic
+	outcomes   *prometheus.CounterVec // status
+	dlq        *prometheus.CounterVec // reason
+	events     *prometheus.CounterVec // kind
+	flagged    prometheus.Counter
+	recomputed prometheus.Counter
+	live       prometheus.Gauge
 }
 
 func newDetectionMetrics(reg prometheus.Registerer) *detectionMetrics {
@@ -337,12 +341,15 @@ func newDetectionMetrics(reg prometheus.Registerer) *detectionMetrics {
 		flagged: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vigil_flagged_readings_total", Help: "Readings flagged anomalous.",
 		}),
+		recomputed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_threshold_recomputations_total", Help: "Dynamic thresholds recomputed over their rolling window.",
+		}),
 		live: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "vigil_live_series", Help: "Series held by this instance (capped by detect.max-series).",
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.readings, m.outcomes, m.dlq, m.events, m.flagged, m.live)
+		reg.MustRegister(m.readings, m.outcomes, m.dlq, m.events, m.flagged, m.recomputed, m.live)
 	}
 	return m
 }
