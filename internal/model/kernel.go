@@ -4,7 +4,9 @@ import "math"
 
 // This file holds the arithmetic kernels of the serving step and their
 // portable implementations. On amd64 with AVX2 and FMA the same kernels run
-// as Go assembly (kernel_amd64.s); both are tested against each other.
+// as Go assembly (kernel_amd64.s), chosen at start-up from CPUID (the
+// purego build tag forces the portable ones); both are tested against each
+// other.
 //
 // On amd64 the kernel sets are: AVX2 + FMA for everything, or, where the
 // CPU has AVX-512 (F, DQ), that with 512-bit kernels for the activations

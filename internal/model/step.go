@@ -25,8 +25,9 @@ import "fmt"
 // kernel.go), σ and tanh are within half a float32 ulp of the exact value
 // (evaluated in float64, rounded once) and the cell update rounds each
 // product and the sum, with no fused multiply-add. On amd64 with AVX2 and
-// FMA the products and activations run as vectorised assembly; elsewhere
-// the same arithmetic runs in Go. Network.Step, Stepper.Step and Batch.Step
+// FMA (and AVX-512 where present, chosen at start-up from CPUID) the
+// products and activations run as vectorised assembly; elsewhere, or with
+// the purego build tag, the same arithmetic runs in Go. Network.Step, Stepper.Step and Batch.Step
 // give bit-identical results for a series. A NaN or infinite input
 // propagates into the state and the prediction: screen readings before
 // stepping (Predictor does).
