@@ -89,12 +89,21 @@ func PartitionEnds(ctx context.Context, brokers []string, topic string) (map[int
 // offsets as of the call, in partition then offset order.
 func ReadAll(t testing.TB, topic string) []kafka.Message {
 	t.Helper()
-	brokers := Brokers(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	msgs, err := ReadTopic(ctx, Brokers(t), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
+}
+
+// ReadTopic returns every record of every partition of a topic, up to the
+// end offsets as of the call, in partition then offset order.
+func ReadTopic(ctx context.Context, brokers []string, topic string) ([]kafka.Message, error) {
 	ends, err := PartitionEnds(ctx, brokers, topic)
 	if err != nil {
-		t.Fatalf("read %s: %v", topic, err)
+		return nil, fmt.Errorf("read %s: %w", topic, err)
 	}
 	c := client(brokers)
 	var out []kafka.Message
@@ -105,7 +114,7 @@ func ReadAll(t testing.TB, topic string) []kafka.Message {
 				err = resp.Error
 			}
 			if err != nil {
-				t.Fatalf("fetch %s/%d at %d: %v", topic, p, off, err)
+				return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, p, off, err)
 			}
 			for {
 				r, err := resp.Records.ReadRecord()
@@ -113,7 +122,7 @@ func ReadAll(t testing.TB, topic string) []kafka.Message {
 					break
 				}
 				if err != nil {
-					t.Fatalf("read %s/%d: %v", topic, p, err)
+					return nil, fmt.Errorf("read %s/%d: %w", topic, p, err)
 				}
 				if r.Offset < off || r.Offset >= ends[p] {
 					continue
@@ -130,7 +139,7 @@ func ReadAll(t testing.TB, topic string) []kafka.Message {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // WaitCommitted waits until the group has committed, on every partition of
