@@ -183,7 +183,12 @@ func lstmCell(ks kernelSet, z, c, h []float32) {
 	}
 	// Vectorised: activations in place over whole blocks of z (the
 	// iterations are independent, so the processor overlaps them), then
-	// the cell update, then tanh of the new c in place in h.
+	// the cell update, then tanh of the new c in place in h. With AVX-512
+	// and H a multiple of 8 one call does all of it.
+	if ks == kernAVX512 && H%8 == 0 {
+		lstmCellAVX512(H, &z[0], &c[0], &h[0], &actTab)
+		return
+	}
 	sigmoidVec(ks, z[:2*H]) // i and f are adjacent
 	tanhVec(ks, z[2*H:3*H])
 	sigmoidVec(ks, z[3*H:])

@@ -90,3 +90,9 @@ func tanhAVX512(n int, x *float32, tab *[actTabLen][4]uint64)
 //
 //go:noescape
 func gemmNT8AVX512(k int, a *float32, lda int, b *float32, ldb int, n int, bias *float32, c *float32, ldc int)
+
+// lstmCellAVX512 is lstmCell's vector path for one series in one call, H a
+// positive multiple of 8; the results are bit-identical.
+//
+//go:noescape
+func lstmCellAVX512(hid int, z *float32, c *float32, h *float32, tab *[actTabLen][4]uint64)

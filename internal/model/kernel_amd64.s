@@ -708,3 +708,69 @@ reduce8x4:
 	JNZ  group8x4
 	VZEROUPPER
 	RET
+
+// func lstmCellAVX512(hid int, z *float32, c *float32, h *float32, tab *[actTabLen][4]uint64)
+//
+// The whole cell update of one series in one call, for H = hid a positive
+// multiple of 8: σ in place over the i and f blocks of z, tanh over g, σ
+// over o (as sigmoidAVX512 and tanhAVX512), then for each unit
+// c = f·c + i·g (two products and a sum, each rounded) and h = o·tanh(c),
+// eight units at a time: the same operations as lstmCell's vector path.
+TEXT ·lstmCellAVX512(SB), NOSPLIT, $0-40
+	MOVQ hid+0(FP), BX
+	MOVQ z+8(FP), AX
+	MOVQ c+16(FP), R8
+	MOVQ h+24(FP), R9
+	MOVQ tab+32(FP), R10
+	VBROADCASTSD 0(R10), Z13
+	VBROADCASTSD 32(R10), Z14
+	VBROADCASTSD 64(R10), Z15
+
+	MOVQ AX, DX
+	LEAQ (BX)(BX*1), CX
+
+cellsigif:
+	SIGMOID8((DX))
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ  cellsigif
+	MOVQ BX, CX
+
+celltanhg:
+	TANH8((DX))
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ  celltanhg
+	MOVQ BX, CX
+
+cellsigo:
+	SIGMOID8((DX))
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ  cellsigo
+
+	// AX: i (f at +BX), DX: g (o at +BX), BX: H in bytes.
+	MOVQ BX, CX
+	SHLQ $2, BX
+	LEAQ (AX)(BX*2), DX
+
+cellupdate:
+	VMOVUPS (R8), Y8
+	VMULPS  (AX)(BX*1), Y8, Y8
+	VMOVUPS (AX), Y9
+	VMULPS  (DX), Y9, Y9
+	VADDPS  Y9, Y8, Y8
+	VMOVUPS Y8, (R8)
+	VMOVUPS Y8, (R9)
+	TANH8((R9))
+	VMOVUPS (R9), Y9
+	VMULPS  (DX)(BX*1), Y9, Y9
+	VMOVUPS Y9, (R9)
+	ADDQ $32, AX
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, R9
+	SUBQ $8, CX
+	JNZ  cellupdate
+	VZEROUPPER
+	RET

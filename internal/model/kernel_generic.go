@@ -33,3 +33,7 @@ func tanhAVX512(n int, x *float32, tab *[actTabLen][4]uint64) {
 func gemmNT8AVX512(k int, a *float32, lda int, b *float32, ldb int, n int, bias *float32, c *float32, ldc int) {
 	panic("model: no AVX-512 kernels on this architecture")
 }
+
+func lstmCellAVX512(hid int, z *float32, c *float32, h *float32, tab *[actTabLen][4]uint64) {
+	panic("model: no AVX-512 kernels on this architecture")
+}
