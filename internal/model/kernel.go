@@ -21,11 +21,12 @@ import "math"
 //
 //	((s0+s1)+(s2+s3)) + ((s4+s5)+(s6+s7)),
 //
-// and then the bias is added. Because the single-series and the batched step
-// share one kernel per element, their results are bit-identical. The
-// vectorised kernel fuses each multiply-add (one rounding), the portable one
-// may or may not (the compiler decides per GOAMD64 level), so those two agree
-// to float32 rounding, not bit for bit.
+// and then the bias is added. Because every vector kernel (one series or
+// eight, AVX2 or AVX-512) computes each element this way, the single-series
+// and the batched step are bit-identical. The vector kernels fuse each
+// multiply-add (one rounding), the portable one may or may not (the
+// compiler decides per GOAMD64 level), so those two agree to float32
+// rounding, not bit for bit.
 
 // kernelSet selects an implementation of the kernels. The zero value picks
 // the best one this CPU supports.
@@ -35,7 +36,7 @@ const (
 	kernAuto    kernelSet = iota // resolve to defaultKernels
 	kernGeneric                  // portable Go
 	kernAVX2                     // amd64 AVX2 + FMA assembly
-	kernAVX512                   // kernAVX2 with AVX-512 activations
+	kernAVX512                   // kernAVX2 plus AVX-512 activations and batched gate products
 )
 
 // defaultKernels is the kernel set used when none is forced.
