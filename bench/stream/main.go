@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -54,6 +55,8 @@ type options struct {
 	keep       bool
 	verbose    bool
 	rate       float64
+	cpuprofile string
+	only       string
 }
 
 func main() {
@@ -63,13 +66,25 @@ func main() {
 	flag.IntVar(&o.readings, "readings", 40, "Readings per series in the throughput phase.")
 	flag.IntVar(&o.partitions, "partitions", 4, "Partitions of the input topic.")
 	flag.DurationVar(&o.latencyFor, "latency-duration", 20*time.Second, "Length of the paced latency phase.")
-	flag.StringVar(&o.hidden, "hidden", "32", "LSTM layer sizes of the benchmark model, comma-separated.")
+	flag.StringVar(&o.hidden, "hidden", "", "LSTM layer sizes of the benchmark model, comma-separated; empty: the trainer's default.")
 	flag.BoolVar(&o.keep, "keep-topics", false, "Keep the benchmark topics.")
 	flag.BoolVar(&o.verbose, "v", false, "Log the consumers' info lines.")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "Write a CPU profile of the whole run to this file.")
+	flag.StringVar(&o.only, "only", "", "Run only this kind (pipe, layer or vigil), throughput phase only.")
 	flag.Float64Var(&o.rate, "latency-rate", 0, "Rate of the latency phase; 0 is half of vigil's measured maximum.")
 	flag.Parse()
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -88,6 +103,7 @@ type bench struct {
 	log     *zap.Logger
 	topics  []string
 	models  string
+	hidden  []int
 }
 
 func run(o options) error {
@@ -120,6 +136,10 @@ func run(o options) error {
 		return err
 	}
 	kinds := []string{"pipe", "layer", "vigil"}
+	if o.only != "" {
+		_, err := b.throughput(ctx, o.only, in, total)
+		return err
+	}
 	var rates [3]float64
 	for i, k := range kinds {
 		if rates[i], err = b.throughput(ctx, k, in, total); err != nil {
@@ -147,7 +167,7 @@ func run(o options) error {
 	}
 
 	fmt.Println()
-	fmt.Printf("series %d, partitions %d, model LSTM %s, readings %d, one process on %d cores\n", o.series, o.partitions, o.hidden, total, runtime.NumCPU())
+	fmt.Printf("series %d, partitions %d, model LSTM %v, readings %d, one process on %d cores\n", o.series, o.partitions, b.hidden, total, runtime.NumCPU())
 	fmt.Println("pipe:  plain kafka-go pipe (consumer-group Reader → decode → encode → Writer, commit per batch)")
 	fmt.Println("layer: Vigil's Kafka layer with a pass-through processor (same fetch, publish and commit path, no detection)")
 	fmt.Println("vigil: the consumer: LSTM step, dynamic threshold, episodes, changelog checkpoints")
@@ -170,8 +190,14 @@ func (b *bench) trainModel() error {
 	}
 	b.models = dir
 	cfg := model.DefaultTrainConfig()
-	var hidden []int
+	hidden := cfg.Hidden
+	if b.o.hidden != "" {
+		hidden = nil
+	}
 	for _, h := range strings.Split(b.o.hidden, ",") {
+		if h == "" {
+			continue
+		}
 		var x int
 		if _, err := fmt.Sscan(h, &x); err != nil {
 			return fmt.Errorf("-hidden: %w", err)
@@ -179,6 +205,7 @@ func (b *bench) trainModel() error {
 		hidden = append(hidden, x)
 	}
 	cfg.Hidden = hidden
+	b.hidden = hidden
 	cfg.Epochs = 2
 	series := replay.Synthetic(4, 800, time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC), time.Minute, 5)
 	net, sc, rep, err := model.Train(context.Background(), cfg, series, zap.NewNop(), nil)
