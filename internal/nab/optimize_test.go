@@ -86,7 +86,7 @@ func bruteOptimize(t *testing.T, files []File, p Profile) (float64, float64) {
 // incremental sweep picks the threshold, and reaches the raw score, that
 // scoring every candidate from scratch finds.
 func TestOptimizeMatchesBruteForce(t *testing.T) {
-	for seed := range uint64(500) {
+	for seed := range uint64(250) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		files := randomCorpus(rng, 1.3) // scores up to 1.3: past NAB's 1.1 start
 		p := randomProfile(rng)
@@ -229,7 +229,7 @@ func nabScoreByThreshold(points []nabPoint, p Profile) []nabThresholdScore {
 // row counts, and Optimize picks the threshold NAB's optimizeThreshold
 // picks (the first best in the sweep's order).
 func TestMatchesNABSweeper(t *testing.T) {
-	for seed := range uint64(300) {
+	for seed := range uint64(200) {
 		rng := rand.New(rand.NewPCG(seed, 11))
 		files := randomCorpus(rng, 1.0)
 		p := randomProfile(rng)
@@ -284,7 +284,7 @@ func TestOptimizeLongFile(t *testing.T) {
 	if r.Files[0].Probation != 750 || r.Windows != 4 {
 		t.Errorf("probation %d, windows %d; want 750 and 4 (window 500..900 straddles probation)", r.Files[0].Probation, r.Windows)
 	}
-	for range 200 {
+	for range 60 {
 		c := f.Scores[750+rng.IntN(len(f.Scores)-750)]
 		s, err := Score([]File{f}, p, c)
 		if err != nil {
