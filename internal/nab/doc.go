@@ -31,7 +31,11 @@
 //
 //	σ(y) = 2/(1 + e^{5y}) − 1   for y ≤ 3,   σ(y) = −1 for y > 3
 //
-// (sweeper.py scaledSigmoid). A detection at row i of a window is worth
+// (sweeper.py scaledSigmoid). The issue describes y as running from −1 at
+// the left edge to 0 at the right edge; its formula, which is NAB's, gives
+// −1/w at the right edge, so a detection there still earns a little
+// (σ(−1/w) > 0) and the zero crossing falls between the window's last row
+// and the next. The formula is what is implemented. A detection at row i of a window is worth
 // tpWeight · σ(y)/σ(−1), so the left edge earns exactly tpWeight and later
 // detections less. Only the best (that is, the earliest) detection of a
 // window counts; a window without one costs −fnWeight.

@@ -44,7 +44,11 @@ func Optimize(files []File, p Profile) (threshold float64, r Result, err error) 
 		win   int32 // corpus-wide window index, −1 outside windows
 		v     float64
 	}
-	var rows []row
+	n := 0
+	for _, f := range files {
+		n += len(f.Times)
+	}
+	rows := make([]row, 0, n)
 	nwin := 0
 	for fi := range ps {
 		pp := &ps[fi]
