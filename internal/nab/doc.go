@@ -31,9 +31,9 @@
 //
 //	σ(y) = 2/(1 + e^{5y}) − 1   for y ≤ 3,   σ(y) = −1 for y > 3
 //
-// (sweeper.py scaledSigmoid). The issue describes y as running from −1 at
-// the left edge to 0 at the right edge; its formula, which is NAB's, gives
-// −1/w at the right edge, so a detection there still earns a little
+// (sweeper.py scaledSigmoid). y is often described as running from −1 at
+// the left edge to 0 at the right edge; the formula, NAB's, gives −1/w at
+// the right edge, so a detection there still earns a little
 // (σ(−1/w) > 0) and the zero crossing falls between the window's last row
 // and the next. The formula is what is implemented. A detection at row i of a window is worth
 // tpWeight · σ(y)/σ(−1), so the left edge earns exactly tpWeight and later
@@ -58,7 +58,9 @@
 //	null = −fnWeight · windows,  perfect = tpWeight · windows
 //
 // (nab/runner.py normalize; null is what the null detector, which detects
-// nothing, scores).
+// nothing, scores). windows counts the windows that have a row after
+// probation; a window wholly inside the probationary part is not scored at
+// all, as in NAB's sweeper, and NAB's labels never have one.
 //
 // The doc comments of each function name the NAB source they follow and
 // every place where a convention had to be chosen.

@@ -57,7 +57,7 @@ type Result struct {
 	Threshold float64
 	ByFlags   bool
 	// Raw is the sum of the files' raw scores; Normalized is
-	// Normalize(Raw, Windows, Profile).
+	// Normalize(Raw, Windows, Profile), NaN for a corpus without windows.
 	Raw        float64
 	Normalized float64
 	// Windows is the number of scored windows (those with a row after
