@@ -502,6 +502,20 @@ func (c *Codec) EncodeScore(ctx context.Context, dst []byte, s *record.Score) ([
 	if err := s.Validate(); err != nil {
 		return dst, fmt.Errorf("encode score: %w", err)
 	}
+	switch c.cfg.Framing {
+	case FramingSingleObject:
+		dst = append(dst, singleObjectMagic, singleObjectVer)
+		dst = binary.LittleEndian.AppendUint64(dst, c.current[typeScore].fp)
+		return appendScoreBody(dst, s), nil
+	case FramingConfluent:
+		id, err := c.schemaID(ctx, typeScore)
+		if err != nil {
+			return dst, fmt.Errorf("encode score: %w", err)
+		}
+		dst = append(dst, confluentMagic)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(id))
+		return appendScoreBody(dst, s), nil
+	}
 	out, err := c.encode(ctx, typeScore, dst, scoreNative(s))
 	if err != nil {
 		return dst, fmt.Errorf("encode score: %w", err)

@@ -122,6 +122,14 @@ func (c *RegistryClient) SchemaByID(ctx context.Context, id int) (string, error)
 		return "", fmt.Errorf("schema id %d: %w (cached)", id, ErrSchemaNotFound)
 	}
 	v, err := c.shared(ctx, "id:"+strconv.Itoa(id), func(rctx context.Context) (any, error) {
+		// A caller that missed the cache just before an earlier flight for
+		// the same id finished starts a flight of its own: check again.
+		c.mu.Lock()
+		cached, ok := c.byID[id]
+		c.mu.Unlock()
+		if ok {
+			return cached, nil
+		}
 		sch, err := c.cl.SchemaByID(rctx, id)
 		if err != nil {
 			err = classify(err)
@@ -170,6 +178,12 @@ func (c *RegistryClient) subjectID(ctx context.Context, op, subject, schema stri
 		return id, nil
 	}
 	v, err := c.shared(ctx, op+":"+subject+"\x00"+schema, func(rctx context.Context) (any, error) {
+		c.mu.RLock()
+		cached, ok := c.ids[key]
+		c.mu.RUnlock()
+		if ok {
+			return cached, nil
+		}
 		s := sr.Schema{Schema: schema, Type: sr.TypeAvro}
 		var id int
 		var err error

@@ -41,8 +41,11 @@ type series struct {
 	saved *savedState // restored state awaiting its model
 }
 
+// retained is one reading kept for re-priming. The time is held as Unix
+// nanoseconds, not a time.Time, whose location pointer would make the
+// garbage collector scan every retained reading of every series.
 type retained struct {
-	t      time.Time
+	t      int64
 	v      float64
 	fields map[string]float64
 }
@@ -71,7 +74,7 @@ func (sv *savedState) fits(n *model.Network) bool {
 
 // remember appends r to the ring of retained readings.
 func (s *series) remember(r *record.Reading, capacity int) {
-	e := retained{t: r.Time, v: r.Value}
+	e := retained{t: r.Time.UnixNano(), v: r.Value}
 	if len(r.Fields) > 0 {
 		e.fields = make(map[string]float64, len(r.Fields))
 		for k, v := range r.Fields {
@@ -89,7 +92,7 @@ func (s *series) remember(r *record.Reading, capacity int) {
 func (s *series) eachRetained(fn func(time.Time, float64, map[string]float64)) {
 	for i := range s.ring {
 		e := &s.ring[(s.head+i)%len(s.ring)]
-		fn(e.t, e.v, e.fields)
+		fn(time.Unix(0, e.t).UTC(), e.v, e.fields)
 	}
 }
 
@@ -225,7 +228,7 @@ func (e *Engine) Restore(id string, b []byte) error {
 	n := d.count(1 << 20)
 	s.ring = make([]retained, 0, n)
 	for range n {
-		r := retained{t: time.Unix(0, d.varint()).UTC(), v: d.float64()}
+		r := retained{t: d.varint(), v: d.float64()}
 		if k := d.count(1 << 16); k > 0 {
 			r.fields = make(map[string]float64, k)
 			for range k {

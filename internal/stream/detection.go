@@ -94,6 +94,17 @@ type detectionProcessor struct {
 	recIdx   []int // inputs[i] came from recs[recIdx[i]]
 	outcomes []detect.Outcome
 	state    []byte
+
+	// The keys and values of a batch's score records are encoded into one
+	// arena (a fresh one per batch: the publisher still holds the last),
+	// one allocation instead of two per reading.
+	arena []byte
+	spans []arenaSpan
+}
+
+type arenaSpan struct {
+	msg                 int
+	key, keyEnd, valEnd int
 }
 
 var _ Processor = (*detectionProcessor)(nil)
@@ -144,6 +155,10 @@ func (p *detectionProcessor) Process(recs []Record, out *Output) error {
 	}
 	p.d.m.readings.WithLabelValues(p.topic).Add(float64(len(p.inputs)))
 	p.outcomes = p.eng.Process(p.inputs, p.outcomes)
+	if p.d.scores != "" {
+		p.arena = make([]byte, 0, len(p.inputs)*(96+len(p.topic)))
+		p.spans = p.spans[:0]
+	}
 	for i := range p.outcomes {
 		o := &p.outcomes[i]
 		r := &recs[p.recIdx[i]]
@@ -170,6 +185,11 @@ func (p *detectionProcessor) Process(recs []Record, out *Output) error {
 				}
 			}
 		}
+	}
+	for _, sp := range p.spans {
+		m := &out.Messages[sp.msg]
+		m.Key = p.arena[sp.key:sp.keyEnd:sp.keyEnd]
+		m.Value = p.arena[sp.keyEnd:sp.valEnd:sp.valEnd]
 	}
 	return nil
 }
@@ -223,11 +243,15 @@ func (p *detectionProcessor) score(ctx context.Context, out *Output, r *Record, 
 		Anomalous: o.Decision.Flagged, WarmUp: o.Decision.WarmUp,
 		ModelVersion: modelRef(o).Version, Provenance: p.provenance(r),
 	}
-	v, err := p.d.codec.EncodeScore(ctx, nil, &s)
-	if err != nil {
+	start := len(p.arena)
+	p.arena = append(p.arena, in.SeriesID...)
+	keyEnd := len(p.arena)
+	var err error
+	if p.arena, err = p.d.codec.EncodeScore(ctx, p.arena, &s); err != nil {
 		return fmt.Errorf("encode score of %s: %w", in.SeriesID, err)
 	}
-	out.Messages = append(out.Messages, kafka.Message{Topic: p.d.scores, Key: []byte(in.SeriesID), Value: v})
+	p.spans = append(p.spans, arenaSpan{msg: len(out.Messages), key: start, keyEnd: keyEnd, valEnd: len(p.arena)})
+	out.Messages = append(out.Messages, kafka.Message{Topic: p.d.scores})
 	return nil
 }
 
