@@ -135,14 +135,20 @@ type Engine struct {
 	models Models
 	limit  *Limiter
 	series map[string]*series
-	dirty  map[string]struct{}
+	// Series changed since their last checkpoint, in the order they
+	// changed (so by dirtyFrom): Checkpoint takes them from the front.
+	dirtyQ    []*series
+	dirtyHead int
+	// next is the offset after the last input processed; -1 before any.
+	next int64
 
 	// per-Process scratch
 	order  []*series
 	groups []*group
 	byNet  map[*model.Network]*group
-	// scratch for encoding threshold states
+	// scratch for encoding threshold states and series states
 	scratch []byte
+	state   []byte
 }
 
 type group struct {
@@ -160,7 +166,7 @@ func NewEngine(cfg Config, models Models, limit *Limiter) (*Engine, error) {
 	}
 	return &Engine{
 		cfg: cfg, models: models, limit: limit,
-		series: map[string]*series{}, dirty: map[string]struct{}{},
+		series: map[string]*series{}, next: -1,
 		byNet: map[*model.Network]*group{},
 	}, nil
 }
@@ -233,6 +239,9 @@ func (e *Engine) Process(in []Input, out []Outcome) []Outcome {
 	for _, s := range e.order {
 		s.queue = s.queue[:0]
 	}
+	if len(in) > 0 {
+		e.next = max(e.next, in[len(in)-1].Offset+1)
+	}
 	return out
 }
 
@@ -259,7 +268,7 @@ func (e *Engine) lookup(id string) (*series, Outcome) {
 		return nil, Outcome{Status: Rejected, Reason: ReasonCardinality,
 			Err: fmt.Errorf("series %q would exceed the limit of %d live series", id, e.limit.max)}
 	}
-	s := &series{id: id, lastOffset: math.MinInt64}
+	s := &series{id: id, lastOffset: math.MinInt64, dirtyFrom: -1}
 	e.series[id] = s
 	return s, Outcome{}
 }
@@ -273,7 +282,10 @@ func (e *Engine) judge(s *series, in *Input, o *Outcome) bool {
 		return false
 	}
 	s.lastOffset = in.Offset
-	e.dirty[s.id] = struct{}{}
+	if s.dirtyFrom < 0 {
+		s.dirtyFrom = in.Offset
+		e.dirtyQ = append(e.dirtyQ, s)
+	}
 	if r.Quality == record.QualityBad {
 		o.Status = Unscored
 		return false

@@ -166,16 +166,15 @@ func TestCheckpointRestoreIsExact(t *testing.T) {
 			got := run(e1, in[:cut], 13)
 			e2 := newEngine(t, testConfig(), &fixed{m}, nil)
 			var total int
-			e1.Dirty(func(id string) {
-				b, ok, err := e1.AppendState(nil, id)
-				if err != nil || !ok {
-					t.Fatalf("state of %s: %v %v", id, ok, err)
-				}
+			commit, err := e1.Checkpoint(0, func(id string, b []byte) {
 				total += len(b)
 				if err := e2.Restore(id, b); err != nil {
 					t.Fatalf("restore %s: %v", id, err)
 				}
 			})
+			if err != nil || commit != int64(cut) || e1.Pending() != 0 {
+				t.Fatalf("checkpoint: commit %d (want %d), pending %d, err %v", commit, cut, e1.Pending(), err)
+			}
 			// Replaying from an older offset (an older commit) is skipped.
 			replay := run(e2, in[cut/2:cut], 5)
 			for i, o := range replay {
@@ -367,4 +366,35 @@ func trainedForFuzz(f *testing.F) *model.Model {
 	m = &model.Model{Name: "fuzz", Version: 1, Network: n, Features: feat,
 		Fallback: &model.Scaler{Center: []float64{20}, Spread: []float64{3}}}
 	return m
+}
+
+// TestCheckpointSpreads checkpoints a few series at a time: the commit
+// offset is the first input of the oldest series not yet written, and
+// reaches the end once every series is.
+func TestCheckpointSpreads(t *testing.T) {
+	m := tinyModel(t)
+	e := newEngine(t, testConfig(), &fixed{m}, nil)
+	in := interleave(sine("a", 3, 1), sine("b", 3, 1), sine("c", 3, 1)) // offsets a0 b1 c2 a3 b4 c5 a6 b7 c8
+	e.Process(in[:4], nil)                                                // a, b, c changed, a again
+	var got []string
+	emit := func(id string, _ []byte) { got = append(got, id) }
+	steps := []struct {
+		limit  int
+		commit int64
+		ids    string
+	}{
+		{1, 1, "a"},   // b's first change (offset 1) is now the oldest
+		{1, 2, "a b"}, // then c's
+		{1, 4, "a b c"},
+	}
+	for _, st := range steps {
+		c, err := e.Checkpoint(st.limit, emit)
+		if err != nil || c != st.commit || strings.Join(got, " ") != st.ids {
+			t.Fatalf("Checkpoint(%d) = %d, %v, emitted %v; want %d, %s", st.limit, c, err, got, st.commit, st.ids)
+		}
+	}
+	e.Process(in[4:6], nil) // b and c change again
+	if c, _ := e.Checkpoint(0, emit); c != 6 || e.Pending() != 0 {
+		t.Fatalf("full checkpoint: commit %d, pending %d", c, e.Pending())
+	}
 }

@@ -28,6 +28,7 @@ type series struct {
 	hasLast    bool
 	lastTime   time.Time
 	lastOffset int64
+	dirtyFrom  int64 // offset of the first input since the last checkpoint; -1 when clean
 	interval   float64 // usual interval between readings, seconds (EWMA)
 
 	// The peak reading of the current or last episode, for its events.
@@ -198,7 +199,7 @@ func (e *Engine) AppendState(b []byte, id string) (_ []byte, ok bool, err error)
 // that is the model it was saved with, the series continues exactly where
 // it stopped; otherwise it re-primes from the retained readings.
 func (e *Engine) Restore(id string, b []byte) error {
-	s := &series{id: id}
+	s := &series{id: id, dirtyFrom: -1}
 	d := decoder{b: b}
 	if len(b) < 3 || b[0] != 'V' || b[1] != 'S' {
 		return fmt.Errorf("series %q: %w: no magic", id, ErrState)
@@ -258,18 +259,50 @@ func (e *Engine) Restore(id string, b []byte) error {
 	return nil
 }
 
-// Dirty calls fn with every series changed since the last call, in sorted
-// order, and forgets them.
-func (e *Engine) Dirty(fn func(id string)) {
-	ids := make([]string, 0, len(e.dirty))
-	for id := range e.dirty {
-		ids = append(ids, id)
+// Pending returns the number of series changed since their last
+// checkpoint.
+func (e *Engine) Pending() int { return len(e.dirtyQ) - e.dirtyHead }
+
+// Checkpoint encodes the state of at most limit changed series (limit ≤ 0:
+// all), those changed earliest first, and hands each to emit (the slice
+// is reused after emit returns). It returns the offset to commit once the
+// emitted states are durable: every input below it is reflected in a
+// checkpointed state or changed none; -1 before any input. Spreading a
+// checkpoint over several calls keeps each one short, and the commit
+// advances as the oldest changes are written.
+func (e *Engine) Checkpoint(limit int, emit func(id string, state []byte)) (int64, error) {
+	if limit <= 0 {
+		limit = e.Pending()
 	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		fn(id)
+	var err error
+	for ; limit > 0 && e.dirtyHead < len(e.dirtyQ); limit-- {
+		s := e.dirtyQ[e.dirtyHead]
+		e.dirtyQ[e.dirtyHead] = nil
+		e.dirtyHead++
+		if e.series[s.id] != s {
+			continue // replaced by a restore
+		}
+		var ok bool
+		var encErr error
+		e.state, ok, encErr = e.AppendState(e.state[:0], s.id)
+		if encErr != nil {
+			err = errors.Join(err, encErr)
+		} else if ok {
+			emit(s.id, e.state)
+		}
+		s.dirtyFrom = -1
 	}
-	clear(e.dirty)
+	if e.dirtyHead == len(e.dirtyQ) {
+		e.dirtyQ, e.dirtyHead = e.dirtyQ[:0], 0
+	} else if e.dirtyHead > len(e.dirtyQ)/2 && e.dirtyHead > 1024 {
+		n := copy(e.dirtyQ, e.dirtyQ[e.dirtyHead:])
+		clear(e.dirtyQ[n:])
+		e.dirtyQ, e.dirtyHead = e.dirtyQ[:n], 0
+	}
+	if e.dirtyHead < len(e.dirtyQ) {
+		return e.dirtyQ[e.dirtyHead].dirtyFrom, err
+	}
+	return e.next, err
 }
 
 func appendString(b []byte, s string) []byte {

@@ -93,7 +93,6 @@ type detectionProcessor struct {
 	inputs   []detect.Input
 	recIdx   []int // inputs[i] came from recs[recIdx[i]]
 	outcomes []detect.Outcome
-	state    []byte
 
 	// The keys and values of a batch's score records are encoded into one
 	// arena (a fresh one per batch: the publisher still holds the last),
@@ -118,21 +117,13 @@ func (p *detectionProcessor) Close() {
 	p.d.m.live.Set(float64(p.d.limit.Live()))
 }
 
-func (p *detectionProcessor) Checkpoint(emit func(series string, state []byte)) {
-	p.eng.Dirty(func(id string) {
-		var ok bool
-		var err error
-		p.state, ok, err = p.eng.AppendState(p.state[:0], id)
-		if err != nil {
-			p.d.log.Error("series state not checkpointed", zap.String("series", id), zap.Error(err))
-			return
-		}
-		if ok {
-			emit(id, p.state)
-		}
-	})
+func (p *detectionProcessor) Checkpoint(limit int, emit func(series string, state []byte)) (int64, error) {
+	commit, err := p.eng.Checkpoint(limit, emit)
 	p.d.m.live.Set(float64(p.d.limit.Live()))
+	return commit, err
 }
+
+func (p *detectionProcessor) Pending() int { return p.eng.Pending() }
 
 // Process decodes the records, runs the detection path over them and
 // appends events, score records and dead letters to out.

@@ -23,6 +23,7 @@ type sumProcessor struct {
 	delay  time.Duration
 	series map[string]*sumState
 	dirty  map[string]bool
+	next   int64 // offset after the last record processed
 }
 
 type sumState struct {
@@ -36,7 +37,7 @@ type sumFactory struct {
 }
 
 func (f sumFactory) NewProcessor(string, int) (stream.Processor, error) {
-	return &sumProcessor{out: f.out, delay: f.delay, series: map[string]*sumState{}, dirty: map[string]bool{}}, nil
+	return &sumProcessor{out: f.out, delay: f.delay, series: map[string]*sumState{}, dirty: map[string]bool{}, next: -1}, nil
 }
 
 var _ stream.Processor = (*sumProcessor)(nil)
@@ -55,6 +56,9 @@ func (p *sumProcessor) Restore(series string, state []byte) error {
 
 func (p *sumProcessor) Process(recs []stream.Record, out *stream.Output) error {
 	time.Sleep(p.delay)
+	if len(recs) > 0 {
+		p.next = recs[len(recs)-1].Offset + 1
+	}
 	for _, r := range recs {
 		series, val, ok := strings.Cut(string(r.Value), "=")
 		v, err := strconv.ParseInt(val, 10, 64)
@@ -83,7 +87,11 @@ func (p *sumProcessor) Process(recs []stream.Record, out *stream.Output) error {
 
 func (p *sumProcessor) Close() {}
 
-func (p *sumProcessor) Checkpoint(emit func(string, []byte)) {
+func (p *sumProcessor) Pending() int { return len(p.dirty) }
+
+// Checkpoint writes every changed series whatever the limit: simple, and
+// valid (a checkpoint may always do more than asked).
+func (p *sumProcessor) Checkpoint(_ int, emit func(string, []byte)) (int64, error) {
 	var b [24]byte
 	keys := make([]string, 0, len(p.dirty))
 	for series := range p.dirty {
@@ -98,4 +106,5 @@ func (p *sumProcessor) Checkpoint(emit func(string, []byte)) {
 		emit(series, b[:])
 	}
 	clear(p.dirty)
+	return p.next, nil
 }

@@ -295,16 +295,23 @@ func fetchErrorKind(err error) string {
 	return "other"
 }
 
-// process runs the processor over each batch, checkpointing every
-// CheckpointInterval and once more when the input ends.
+// checkpointSteps is the number of ticks over which a checkpoint is
+// spread: every CheckpointInterval/checkpointSteps the oldest changed
+// series are written, so that no single pause encodes every series of the
+// partition (10,000 series hold about 100 MB of state).
+const checkpointSteps = 10
+
+// process runs the processor over each batch, and checkpoints on a tick:
+// each tick writes the series changed longest ago, enough that a series
+// waits about CheckpointInterval; the commit advances as they are
+// written. When the input ends, everything is checkpointed.
 func (w *partitionWorker) process(in <-chan fetched, units chan<- unit, drainCtx context.Context) error {
 	defer close(units)
-	tick := time.NewTicker(w.c.cfg.CheckpointInterval)
+	every := max(w.c.cfg.CheckpointInterval/checkpointSteps, time.Millisecond)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	var out Output
-	lastCheckpoint := time.Now()
-	processedSince := false // records processed since the last checkpoint
-	var lastOffset int64 = -1
+	lastCommit := int64(-1)
 
 	send := func(u unit) error {
 		select {
@@ -314,46 +321,52 @@ func (w *partitionWorker) process(in <-chan fetched, units chan<- unit, drainCtx
 			return fmt.Errorf("publish queue of %s/%d: %w", w.topic, w.partition, drainCtx.Err())
 		}
 	}
-	checkpoint := func(u *unit) {
-		u.hasState = true
-		u.commit = lastOffset + 1
-		w.proc.Checkpoint(func(series string, state []byte) {
+	// checkpoint adds up to limit series states (≤ 0: all) to u and says
+	// whether u then has anything to write or commit.
+	checkpoint := func(u *unit, limit int) (bool, error) {
+		commit, err := w.proc.Checkpoint(limit, func(series string, state []byte) {
 			u.state = append(u.state, kafka.Message{
 				Topic: w.c.cfg.ChangelogTopic, Partition: w.partition,
 				Key: changelogKey(w.topic, series), Value: bytes.Clone(state),
 			})
 		})
-		lastCheckpoint = time.Now()
-		processedSince = false
+		if err != nil {
+			return false, fmt.Errorf("checkpoint %s/%d: %w", w.topic, w.partition, err)
+		}
+		u.commit = -1
+		if commit > lastCommit {
+			u.commit, lastCommit = commit, commit
+		}
+		u.hasState = len(u.state) > 0 || u.commit >= 0
+		return u.hasState, nil
 	}
 	for {
 		select {
 		case b, ok := <-in:
 			if !ok {
-				if processedSince {
-					u := unit{commit: -1}
-					checkpoint(&u)
-					return send(u)
+				u := unit{}
+				if more, err := checkpoint(&u, 0); err != nil || !more {
+					return err
 				}
-				return nil
+				return send(u)
 			}
 			out.Reset()
 			if err := w.proc.Process(b.recs, &out); err != nil {
 				return fmt.Errorf("process %s/%d: %w", w.topic, w.partition, err)
 			}
-			lastOffset = b.recs[len(b.recs)-1].Offset
-			processedSince = true
-			u := unit{msgs: slices.Clone(out.Messages), commit: -1, fetched: b.at, oldest: b.recs[0].Time}
-			if time.Since(lastCheckpoint) >= w.c.cfg.CheckpointInterval {
-				checkpoint(&u)
-			}
-			if err := send(u); err != nil {
+			if err := send(unit{msgs: slices.Clone(out.Messages), commit: -1, fetched: b.at, oldest: b.recs[0].Time}); err != nil {
 				return err
 			}
 		case <-tick.C:
-			if processedSince && time.Since(lastCheckpoint) >= w.c.cfg.CheckpointInterval {
-				u := unit{commit: -1}
-				checkpoint(&u)
+			// Enough series that each waits about CheckpointInterval.
+			n := w.proc.Pending()
+			limit := (n*int(every) + int(w.c.cfg.CheckpointInterval) - 1) / int(w.c.cfg.CheckpointInterval)
+			u := unit{}
+			more, err := checkpoint(&u, max(1, limit))
+			if err != nil {
+				return err
+			}
+			if more {
 				if err := send(u); err != nil {
 					return err
 				}

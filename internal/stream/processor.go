@@ -52,11 +52,18 @@ type Processor interface {
 	// what they produce to out. Bad records go to out as dead letters; a
 	// returned error is fatal to the consumer.
 	Process(recs []Record, out *Output) error
-	// Checkpoint calls emit with the state of every series changed since
-	// the last Checkpoint (state nil: the series was dropped), in a
-	// deterministic order. The state slice may be reused after emit
-	// returns.
-	Checkpoint(emit func(series string, state []byte))
+	// Checkpoint calls emit with the state of at most limit series changed
+	// since their last checkpoint (limit ≤ 0: all of them), those changed
+	// earliest first, in a deterministic order (state nil: the series was
+	// dropped; the state slice may be reused after emit returns). It
+	// returns the offset to commit once those states are durable: every
+	// record below it is reflected in a checkpointed state or changed
+	// none; -1 before any record. An error means a state could not be
+	// encoded; it is fatal.
+	Checkpoint(limit int, emit func(series string, state []byte)) (commit int64, err error)
+	// Pending returns the number of series changed since their last
+	// checkpoint.
+	Pending() int
 	// Close releases the processor when its partition is revoked or the
 	// consumer stops.
 	Close()
