@@ -375,7 +375,7 @@ func TestCheckpointSpreads(t *testing.T) {
 	m := tinyModel(t)
 	e := newEngine(t, testConfig(), &fixed{m}, nil)
 	in := interleave(sine("a", 3, 1), sine("b", 3, 1), sine("c", 3, 1)) // offsets a0 b1 c2 a3 b4 c5 a6 b7 c8
-	e.Process(in[:4], nil)                                                // a, b, c changed, a again
+	e.Process(in[:4], nil)                                              // a, b, c changed, a again
 	var got []string
 	emit := func(id string, _ []byte) { got = append(got, id) }
 	steps := []struct {

@@ -28,7 +28,7 @@ type series struct {
 	hasLast    bool
 	lastTime   time.Time
 	lastOffset int64
-	dirtyFrom  int64 // offset of the first input since the last checkpoint; -1 when clean
+	dirtyFrom  int64   // offset of the first input since the last checkpoint; -1 when clean
 	interval   float64 // usual interval between readings, seconds (EWMA)
 
 	// The peak reading of the current or last episode, for its events.
