@@ -367,7 +367,7 @@ func seriesFigure(d *seriesData) ([]byte, error) {
 		p.X.Tick.Marker = tt
 	}
 	last := plots[len(plots)-1]
-	last.X.Label.Text = "time (UTC)"
+	last.X.Label.Text = timeLabel(x0, x1)
 	for _, p := range plots[:len(plots)-1] {
 		p.HideX()
 	}
@@ -400,4 +400,15 @@ func seriesFigure(d *seriesData) ([]byte, error) {
 		}
 		drawLegend(legend, plots[0].DataCanvas(cs[0]).Min.X, items)
 	})
+}
+
+// timeLabel names the time axis with the year(s) it covers, which the
+// tick labels leave out.
+func timeLabel(x0, x1 float64) string {
+	y0 := plot.UTCUnixTime(x0).Year()
+	y1 := plot.UTCUnixTime(x1).Year()
+	if y0 == y1 {
+		return fmt.Sprintf("time (UTC, %d)", y0)
+	}
+	return fmt.Sprintf("time (UTC, %d–%d)", y0, y1)
 }

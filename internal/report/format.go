@@ -112,3 +112,12 @@ func plural(n int, one, many string) string {
 	}
 	return formatInt(int64(n)) + " " + many
 }
+
+// formatDays is formatRange to the day, for tables, when the range spans
+// at least two days; shorter ranges keep their times.
+func formatDays(from, to time.Time) string {
+	if from.IsZero() || to.IsZero() || to.Sub(from) < 48*time.Hour {
+		return formatRange(from, to)
+	}
+	return from.UTC().Format("2006-01-02") + " → " + to.UTC().Format("2006-01-02")
+}

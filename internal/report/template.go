@@ -24,7 +24,7 @@ const pageHTML = `<!DOCTYPE html>
 html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; background: var(--bg); color: var(--fg);
   font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1160px; margin: 0 auto; padding: 24px 24px 64px; }
+main { max-width: 1200px; margin: 0 auto; padding: 24px 24px 64px; }
 h1 { font-size: 24px; margin: 0 0 4px; letter-spacing: -0.01em; }
 h2 { font-size: 19px; margin: 40px 0 12px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
 h3 { font-size: 16px; margin: 28px 0 8px; }
@@ -32,7 +32,7 @@ h4 { font-size: 14px; margin: 20px 0 6px; }
 p { margin: 6px 0; }
 a { color: var(--accent); text-decoration: none; }
 a:hover { text-decoration: underline; }
-code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 12.5px; }
+code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 13px; }
 .sub { color: var(--muted); }
 header .sub { font-size: 13px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); gap: 12px; margin: 20px 0 8px; }
@@ -43,17 +43,18 @@ header .sub { font-size: 13px; }
 .notes { background: var(--warn-bg); border: 1px solid #f0d78c; border-radius: 8px; padding: 10px 14px 10px 32px; margin: 16px 0; }
 .notes li { margin: 2px 0; }
 .notice { background: var(--panel); border-left: 3px solid var(--accent); padding: 8px 12px; margin: 10px 0; color: var(--muted); }
-table { border-collapse: collapse; width: 100%; margin: 8px 0 12px; font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: 5px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0 12px; font-variant-numeric: tabular-nums; font-size: 13.5px; }
+tbody th { text-transform: none; letter-spacing: 0; font-size: 13.5px; color: var(--fg); background: none; font-weight: 500; }
+th, td { text-align: left; padding: 5px 7px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: 12px; color: var(--muted); font-weight: 600; text-transform: uppercase; letter-spacing: 0.03em; background: var(--panel); }
 tbody tr:nth-child(even) td { background: #fafbfc; }
 td.num, th.num { text-align: right; white-space: nowrap; }
-td.nowrap { white-space: nowrap; }
+td.nowrap, td.mono { white-space: nowrap; }
 .scroll { max-height: 520px; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
 .scroll table { margin: 0; }
 .scroll th { position: sticky; top: 0; z-index: 1; }
 table.kv { width: auto; min-width: 420px; }
-table.kv th { text-transform: none; letter-spacing: 0; font-size: 13px; color: var(--fg); background: none; font-weight: 500; width: 220px; }
+table.kv th { width: 220px; }
 .badge { display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12px; font-weight: 600; white-space: nowrap; }
 .badge.ok { color: var(--ok); background: var(--ok-bg); }
 .badge.bad { color: var(--bad); background: var(--bad-bg); }
@@ -98,7 +99,7 @@ footer { margin-top: 48px; color: var(--muted); font-size: 12px; border-top: 1px
 {{if .Models}}<div class="scroll"><table>
 <thead><tr><th>Model</th><th>Version</th><th>Decision</th><th class="num">Series</th><th class="num">Champion MAE</th><th class="num">Challenger MAE</th><th>Reason</th></tr></thead>
 <tbody>
-{{range .Models}}<tr><td><a href="#{{.Anchor}}">{{.Name}}</a></td><td class="nowrap">{{.Version}}</td><td><span class="badge {{.Class}}">{{.Decision}}</span></td><td class="num">{{.NSeries}}</td>{{with .Metrics}}{{with index . 0}}<td class="num">{{.Champion}}</td><td class="num">{{.Challenger}}</td>{{end}}{{else}}<td class="num">—</td><td class="num">—</td>{{end}}<td>{{.Reason}}</td></tr>
+{{range .Models}}<tr><td class="nowrap"><a href="#{{.Anchor}}">{{.Name}}</a></td><td class="nowrap">{{.Version}}</td><td><span class="badge {{.Class}}">{{.Decision}}</span></td><td class="num">{{.NSeriesN}}</td>{{with .Metrics}}{{with index . 0}}<td class="num">{{.Champion}}</td><td class="num">{{.Challenger}}</td>{{end}}{{else}}<td class="num">—</td><td class="num">—</td>{{end}}<td>{{.Reason}}</td></tr>
 {{end}}</tbody></table></div>
 {{else}}<p class="empty">No model was trained in this run.</p>{{end}}
 
@@ -107,7 +108,7 @@ footer { margin-top: 48px; color: var(--muted); font-size: 12px; border-top: 1px
 {{if .Series}}<div class="scroll"><table>
 <thead><tr><th>Series</th><th>Model</th><th class="num">Readings</th><th class="num">Used</th><th>Excluded</th><th>Data</th><th class="num">Val MAE</th><th class="num">Flagged</th><th>Figure</th></tr></thead>
 <tbody>
-{{range .Series}}<tr><td class="mono">{{if .Plotted}}<a href="#{{.Anchor}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td><td><a href="#{{.ModelAnchor}}">{{.Model}}</a></td><td class="num">{{.Readings}}</td><td class="num">{{.Used}} <span class="sub">({{.UsedPct}})</span></td><td class="nowrap">{{.Excluded}}</td><td class="nowrap">{{.Range}}</td><td class="num">{{.ValMAE}}</td><td class="num">{{.Flagged}}</td><td class="nowrap">{{if .Plotted}}<a href="#{{.Anchor}}">view</a>{{else if .NoData}}<span class="empty">no validation data</span>{{else}}<span class="sub">table only</span>{{end}}</td></tr>
+{{range .Series}}<tr><td class="mono">{{if .Plotted}}<a href="#{{.Anchor}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td><td class="nowrap"><a href="#{{.ModelAnchor}}">{{.Model}}</a></td><td class="num">{{.Readings}}</td><td class="num">{{.Used}} <span class="sub">({{.UsedPct}})</span></td><td class="nowrap">{{.Excluded}}</td><td class="nowrap">{{.Range}}</td><td class="num">{{.ValMAE}}</td><td class="num">{{.Flagged}}</td><td class="nowrap">{{if .Plotted}}<a href="#{{.Anchor}}">view</a>{{else if .NoData}}<span class="empty">no validation data</span>{{else}}<span class="sub">table only</span>{{end}}</td></tr>
 {{end}}</tbody></table></div>
 {{else}}<p class="empty">No series was trained in this run.</p>{{end}}
 

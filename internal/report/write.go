@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -149,7 +150,7 @@ type modelView struct {
 	LossNote                string
 	Epochs, BestEpoch       string
 	Duration                string
-	NSeries                 string
+	NSeries, NSeriesN       string
 	Spans                   []spanRow
 	Details                 []*seriesDetail
 	NoData                  []string // ids of series without validation data
@@ -278,6 +279,7 @@ func (o Options) build(r *Run) (*page, error) {
 			Epochs:   formatInt(int64(len(m.Loss))),
 			Duration: dash,
 			NSeries:  plural(len(m.Series), "series", "series"),
+			NSeriesN: formatInt(int64(len(m.Series))),
 			src:      m,
 			lossPlot: len(m.Loss) > 0 && mi < maxLoss,
 		}
@@ -316,14 +318,14 @@ func (o Options) build(r *Run) (*page, error) {
 				Readings:    formatInt(int64(s.Readings)),
 				Used:        formatInt(int64(s.Used)),
 				UsedPct:     dash,
-				Range:       formatRange(s.From, s.To),
+				Range:       formatDays(s.From, s.To),
 				ValMAE:      formatFloat(s.ValMAE),
 				src:         s,
 				order:       len(rows),
 				modelIdx:    mi,
 			}
 			if s.Readings > 0 {
-				row.UsedPct = formatFloat(100*float64(s.Used)/float64(s.Readings)) + " %"
+				row.UsedPct = strconv.FormatFloat(100*float64(s.Used)/float64(s.Readings), 'f', 1, 64) + " %"
 			}
 			excl := 0
 			for _, sp := range s.Excluded {
@@ -450,6 +452,7 @@ func (o Options) build(r *Run) (*page, error) {
 				{"Validation MAE", row.ValMAE},
 				{"Flagged", row.Flagged},
 				{"Used for training", row.Used + " of " + row.Readings},
+				{"Data read", formatRange(s.From, s.To)},
 			},
 		}
 		for _, sp := range s.Excluded {
@@ -484,7 +487,7 @@ func (o Options) build(r *Run) (*page, error) {
 		pg.Decisions = append(pg.Decisions, decisionCount{Label: l, Class: badge(l), N: counts[l]})
 	}
 	pg.Cards = []card{
-		{"Duration", pg.Duration, pg.Started + " → " + pg.Finished + " UTC"},
+		{"Duration", pg.Duration, "finished " + pg.Finished + " UTC"},
 		{"Models", formatInt(int64(len(pg.Models))), decisionSummary(pg.Decisions)},
 		{"Series trained", formatInt(int64(len(rows))), plural(len(r.Skipped), "series", "series") + " skipped"},
 		{"Readings used", formatInt(int64(totalUsed)), "for training and validation"},
