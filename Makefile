@@ -41,6 +41,14 @@ test-short: ## Unit tests only (no broker): go test -short -race.
 bench: ## Benchmarks of the hot paths (BENCH=regexp, BENCHTIME=1s, PKGS=./...).
 	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -benchtime=$(BENCHTIME) $(PKGS)
 
+.PHONY: bench-stream
+bench-stream: ## The consumer against a plain kafka-go pipe on the local broker: throughput and latency, 10,000 series (ARGS=... for bench/stream flags).
+	@was_up=0; scripts/kafka.sh status >/dev/null 2>&1 && was_up=1; \
+	addr=$$(scripts/kafka.sh up) || exit 1; \
+	status=0; $(GO) run ./bench/stream -brokers=$$addr $(ARGS) || status=$$?; \
+	if [ $$was_up -eq 0 ]; then scripts/kafka.sh down; fi; \
+	exit $$status
+
 .PHONY: bench-peer
 bench-peer: ## Vigil's LSTM step and training against PyTorch and Keras, side by side (installs them in a throwaway venv).
 	bench/peer/run.sh

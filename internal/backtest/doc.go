@@ -1,0 +1,18 @@
+// Package backtest runs Vigil's detection path offline over files in the
+// Numenta Anomaly Benchmark layout and scores it as NAB does.
+//
+// For every <dir>/<category>/<file>.csv it trains a model on the file's
+// probationary part only (the first 15% of rows, at most 750, which NAB
+// lets a detector learn from), then runs exactly the consumer's detection
+// code (package detect: the model step, the dynamic threshold and the
+// episodes, with the consumer's order and gap policies) over the whole
+// file, and writes <out>/<category>/<file>.csv with the columns
+// timestamp,value,anomaly_score,label,is_anomaly. is_anomaly is the flag
+// the consumer would have published in the reading's score record; a row
+// the consumer would have dead-lettered (a timestamp that goes back in
+// time, say) scores 0 and is not an anomaly. With labels, the corpus is
+// scored with package nab under NAB's three profiles.
+//
+// Settings are the same for every file; labels are used for scoring only,
+// never for training or thresholds.
+package backtest
