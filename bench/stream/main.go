@@ -318,7 +318,9 @@ type passFactory struct {
 	out   string
 }
 
-func (f passFactory) NewProcessor(string, int) (stream.Processor, error) { return &pass{f}, nil }
+func (f passFactory) NewProcessor(string, int) (stream.Processor, error) {
+	return &pass{f: f, next: -1}, nil
+}
 
 type pass struct{ f passFactory }
 
