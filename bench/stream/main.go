@@ -322,13 +322,23 @@ func (f passFactory) NewProcessor(string, int) (stream.Processor, error) {
 	return &pass{f: f, next: -1}, nil
 }
 
-type pass struct{ f passFactory }
+type pass struct {
+	f    passFactory
+	next int64
+}
 
-func (p *pass) Restore(string, []byte) error    { return nil }
-func (p *pass) Checkpoint(func(string, []byte)) {}
-func (p *pass) Close()                          {}
+func (p *pass) Restore(string, []byte) error { return nil }
+func (p *pass) Pending() int                 { return 0 }
+func (p *pass) Close()                       {}
+
+// Checkpoint has no state to write; it commits what was processed.
+func (p *pass) Checkpoint(int, func(string, []byte)) (int64, error) { return p.next, nil }
+
 func (p *pass) Process(recs []stream.Record, out *stream.Output) error {
 	ctx := context.Background()
+	if len(recs) > 0 {
+		p.next = recs[len(recs)-1].Offset + 1
+	}
 	for _, r := range recs {
 		rd, err := p.f.codec.DecodeReading(ctx, r.Value)
 		if err != nil {
