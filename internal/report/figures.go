@@ -122,8 +122,8 @@ func alignX(ps []*plot.Plot, cs []draw.Canvas) {
 
 // lossFigure draws a model's training and validation loss per epoch, with
 // a logarithmic y axis when the positive losses span more than a factor
-// of 30, and the best epoch marked.
-func lossFigure(m *Model) ([]byte, error) {
+// of 30 (logY), and the best epoch marked.
+func lossFigure(m *Model) (out []byte, logY bool, err error) {
 	n := len(m.Loss)
 	xs := make([]float64, n)
 	tr := make([]float64, n)
@@ -140,7 +140,7 @@ func lossFigure(m *Model) ([]byte, error) {
 		}
 		hasVal = hasVal || finite(e.Validation)
 	}
-	logY := hi > 0 && hi/lo > 30
+	logY = hi > 0 && hi/lo > 30
 	p := newPlot()
 	p.X.Label.Text = "epoch"
 	p.X.Tick.Marker = intTicks{}
@@ -151,6 +151,10 @@ func lossFigure(m *Model) ([]byte, error) {
 		style: draw.LineStyle{Color: colVal, Width: vg.Points(1.6)}}
 	var yt plot.Ticker = plot.DefaultTicks{}
 	if logY {
+		// No axis label: gonum/plot centres it on the linear midpoint of
+		// the range, which on a log scale pushes the plot down. The
+		// caption says what the axis is.
+		p.Y.Label.Text = ""
 		p.Y.Scale = plot.LogScale{}
 		yt = plot.LogTicks{Prec: -1}
 		p.Y.Tick.Marker = yt
@@ -185,9 +189,11 @@ func lossFigure(m *Model) ([]byte, error) {
 	}
 	p.X.Min, p.X.Max = 1, math.Max(float64(n), 2)
 	if logY {
-		p.Y.Min, p.Y.Max = lo/1.2, hi*1.2
+		// Whole decades, so that the axis ends on labelled ticks.
+		p.Y.Min = math.Pow(10, math.Floor(math.Log10(lo)))
+		p.Y.Max = math.Pow(10, math.Ceil(math.Log10(hi)))
 	}
-	return encodePNG(lossWidth, lossHeight, func(c draw.Canvas) {
+	out, err = encodePNG(lossWidth, lossHeight, func(c draw.Canvas) {
 		legend := c
 		legend.Min.Y = c.Max.Y - px(legendHeight)
 		body := c
@@ -198,6 +204,7 @@ func lossFigure(m *Model) ([]byte, error) {
 		p.Draw(body)
 		drawLegend(legend, p.DataCanvas(body).Min.X, items)
 	})
+	return out, logY, err
 }
 
 // seriesData is a series' validation slice made ready to plot: x in Unix
@@ -308,14 +315,18 @@ func seriesFigure(d *seriesData) ([]byte, error) {
 		xs, ys := minMax(d.xs, d.actual, x0, x1, plotBuckets)
 		l := &gapLine{xs: xs, ys: ys, style: draw.LineStyle{Color: colActual, Width: vg.Points(1.2)}}
 		top.Add(l)
-		items = append(items, legendItem{"actual", l})
+		if anyFinite(ys) {
+			items = append(items, legendItem{"actual", l})
+		}
 	}
 	if d.predicted != nil {
 		xs, ys := minMax(d.xs, d.predicted, x0, x1, plotBuckets)
 		l := &gapLine{xs: xs, ys: ys, style: draw.LineStyle{Color: colPredicted, Width: lineW}}
 		l.style.Color = color.NRGBA{R: colPredicted.R, G: colPredicted.G, B: colPredicted.B, A: 0xd0}
 		top.Add(l)
-		items = append(items, legendItem{"predicted", l})
+		if anyFinite(ys) {
+			items = append(items, legendItem{"predicted", l})
+		}
 	}
 	flagged := &markers{style: flagStyle}
 	if d.hasFlagged && d.actual != nil {
@@ -338,14 +349,18 @@ func seriesFigure(d *seriesData) ([]byte, error) {
 			xs, ys := minMax(d.xs, d.smoothed, x0, x1, plotBuckets)
 			l := &gapLine{xs: xs, ys: ys, style: draw.LineStyle{Color: colError, Width: lineW}}
 			bot.Add(l)
-			items = append(items, legendItem{"smoothed error", l})
+			if anyFinite(ys) {
+				items = append(items, legendItem{"smoothed error", l})
+			}
 		}
 		if d.threshold != nil {
 			xs, ys := minMax(d.xs, d.threshold, x0, x1, plotBuckets)
 			l := &gapLine{xs: xs, ys: ys, style: draw.LineStyle{Color: colThreshold, Width: vg.Points(1.2),
 				Dashes: []vg.Length{vg.Points(4), vg.Points(2.5)}}}
 			bot.Add(l)
-			items = append(items, legendItem{"threshold", l})
+			if anyFinite(ys) {
+				items = append(items, legendItem{"threshold", l})
+			}
 		}
 		if d.hasFlagged && d.smoothed != nil {
 			xs, ys := thinMarkers(d.xs, d.smoothed, d.flagged, x0, x1, plotBuckets)

@@ -139,7 +139,7 @@ footer { margin-top: 48px; color: var(--muted); font-size: 12px; border-top: 1px
 <p class="sub">Epochs run: {{.Epochs}} · best epoch: {{.BestEpoch}}</p>
 </div>
 <div>
-{{with .Loss}}<figure><img {{.Src}} width="{{.Width}}" height="{{.Height}}" alt="{{.Alt}}"><figcaption>Loss per epoch (mean squared error in scaled units). The weights of the best epoch are kept.</figcaption></figure>
+{{if .Loss}}<figure><img {{.Loss.Src}} width="{{.Loss.Width}}" height="{{.Loss.Height}}" alt="{{.Loss.Alt}}"><figcaption>Loss per epoch: mean squared error in scaled units{{if .LogLoss}}, logarithmic scale{{end}}. The weights of the best epoch are kept.</figcaption></figure>
 {{else}}{{if .LossNote}}<p class="notice">{{.LossNote}}</p>{{else}}<p class="empty">No loss curve recorded.</p>{{end}}{{end}}
 </div>
 </div>

@@ -147,6 +147,7 @@ type modelView struct {
 	Decision, Class, Reason string
 	Metrics                 []metricRow
 	Loss                    *figure
+	LogLoss                 bool // the loss figure's y axis is logarithmic
 	LossNote                string
 	Epochs, BestEpoch       string
 	Duration                string
@@ -402,11 +403,12 @@ func (o Options) build(r *Run) (*page, error) {
 	for _, mv := range pg.Models {
 		if mv.lossPlot {
 			jobs = append(jobs, func() error {
-				b, err := lossFigure(mv.src)
+				b, logY, err := lossFigure(mv.src)
 				if err != nil {
 					return fmt.Errorf("model %q: loss figure: %w", mv.Name, err)
 				}
 				mv.Loss = newFigure(b, lossWidth, lossHeight, "Training and validation loss per epoch of "+mv.Name)
+				mv.LogLoss = logY
 				return nil
 			})
 		}
