@@ -2,7 +2,9 @@ package backtest
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +38,11 @@ type Config struct {
 	Train model.TrainConfig `yaml:"train"`
 	// Detect configures the detection path, as in the consumer.
 	Detect detect.Config `yaml:"detect"`
+	// Models, if set, keeps each file's trained model there
+	// (<dir>/<category>/<file>.<hash of the training settings>.vigil) and
+	// reuses it on the next run instead of training again, so that
+	// detection settings can be compared quickly on the same models.
+	Models string `yaml:"models"`
 }
 
 // RegisterFlags registers the backtest flags (and the training and
@@ -45,6 +52,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.StringVar(&c.Out, "out", "out/backtest", "Directory for the result CSVs (timestamp,value,anomaly_score,label,is_anomaly).")
 	f.StringVar(&c.Labels, "labels", "", "NAB combined_windows.json; when given, the results are scored under NAB's profiles.")
 	f.IntVar(&c.Workers, "workers", 2, "Files trained and scored at once.")
+	f.StringVar(&c.Models, "models", "", "Directory caching each file's trained model (keyed by the training settings); empty: always train.")
 	c.Train.RegisterFlags(f)
 	c.Detect.RegisterFlags(f)
 }
@@ -194,17 +202,12 @@ func runFile(ctx context.Context, cfg Config, f dataset.NABFile, windows []nab.W
 	s := series[0]
 	n := len(s.Values)
 	fr := FileResult{Key: f.Key, Rows: n, Probation: nab.Probation(n)}
-	train := model.Series{ID: s.ID, Times: s.Times[:fr.Probation], Values: s.Values[:fr.Probation]}
 	started := time.Now()
-	net, scalers, rep, err := model.Train(ctx, cfg.Train, []model.Series{train}, logger.With(zap.String("file", f.Key)), nil)
-	if err != nil {
-		return fr, fmt.Errorf("train on the probationary part: %w", err)
-	}
-	fr.TrainTime = time.Since(started)
-	m, err := model.FromTraining("backtest", 1, net, scalers, rep, "backtest")
+	m, err := trainedModel(ctx, cfg, f.Key, model.Series{ID: s.ID, Times: s.Times[:fr.Probation], Values: s.Values[:fr.Probation]}, logger)
 	if err != nil {
 		return fr, err
 	}
+	fr.TrainTime = time.Since(started)
 	if st, ok := m.ErrorsFor(s.ID); ok {
 		fr.ValMAE = st.Mean
 	}
@@ -241,6 +244,36 @@ func runFile(ctx context.Context, cfg Config, f dataset.NABFile, windows []nab.W
 	logger.Info("backtested", zap.String("file", f.Key), zap.Int("rows", n), zap.Int("flagged", fr.Flagged),
 		zap.Int("episodes", fr.Episodes), zap.Duration("train", fr.TrainTime))
 	return fr, nil
+}
+
+// trainedModel trains a model on the probationary part train, or loads the
+// one cached under cfg.Models for the same file and training settings.
+func trainedModel(ctx context.Context, cfg Config, key string, train model.Series, logger *zap.Logger) (*model.Model, error) {
+	var cached string
+	if cfg.Models != "" {
+		h := sha256.Sum256(fmt.Appendf(nil, "%+v", cfg.Train))
+		cached = filepath.Join(cfg.Models, filepath.FromSlash(key)+"."+hex.EncodeToString(h[:6])+".vigil")
+		if m, err := model.ReadFile(cached); err == nil {
+			return m, nil
+		}
+	}
+	net, scalers, rep, err := model.Train(ctx, cfg.Train, []model.Series{train}, logger.With(zap.String("file", key)), nil)
+	if err != nil {
+		return nil, fmt.Errorf("train on the probationary part: %w", err)
+	}
+	m, err := model.FromTraining("backtest", 1, net, scalers, rep, "backtest")
+	if err != nil {
+		return nil, err
+	}
+	if cached != "" {
+		if err := os.MkdirAll(filepath.Dir(cached), 0o755); err != nil {
+			return nil, err
+		}
+		if err := model.WriteFile(cached, m); err != nil {
+			return nil, fmt.Errorf("cache the model: %w", err)
+		}
+	}
+	return m, nil
 }
 
 // writeCSV writes a NAB result file.
