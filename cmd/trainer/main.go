@@ -36,6 +36,9 @@ func main() {
 const usage = `usage: trainer <command> [flags]
 
 commands:
+  train      replay normal data (Kafka topics over a time range, or files), train,
+             compare with the model in service and promote the better one
+  rollback   promote an older version of a model again
   backtest   train on each NAB file's probationary part, run the consumer's
              detection path over the whole file, write result CSVs and NAB scores
 
@@ -48,6 +51,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch args[0] {
+	case "train":
+		return runTrain(ctx, args[1:], stdout, stderr)
+	case "rollback":
+		return runRollback(ctx, args[1:], stdout, stderr)
 	case "backtest":
 		return runBacktest(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

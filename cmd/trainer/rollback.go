@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/vigil-stream/vigil/internal/modelstore"
+)
+
+// runRollback is `trainer rollback -model NAME [-to VERSION]`.
+func runRollback(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	var (
+		store modelstore.Config
+		name  string
+		to    int64
+	)
+	fs := flag.NewFlagSet("trainer rollback", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	store.RegisterFlags(fs)
+	fs.StringVar(&name, "model", "", "Model to roll back (required).")
+	fs.Int64Var(&to, "to", 0, "Version to promote again; 0: the newest version older than the one in service.")
+	if code, ok := parse(fs, args, stderr, &store); !ok {
+		return code
+	}
+	if name == "" {
+		fmt.Fprintln(stderr, "trainer rollback: -model is required")
+		return exitUsage
+	}
+	s, err := modelstore.Open(store)
+	if err != nil {
+		fmt.Fprintln(stderr, "trainer rollback:", err)
+		return exitFailure
+	}
+	from, _ := s.CurrentVersion(name)
+	v, err := s.Rollback(name, to)
+	if err != nil {
+		fmt.Fprintln(stderr, "trainer rollback:", err)
+		return exitFailure
+	}
+	b, _ := json.Marshal(map[string]any{"command": "rollback", "model": name, "from": from, "to": v})
+	fmt.Fprintln(stdout, string(b))
+	return exitOK
+}
