@@ -2,9 +2,12 @@ package report
 
 import (
 	"flag"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 var exampleOut = flag.String("out", "", "TestWriteExample writes an example report (and its first figures as PNG) to this path")
@@ -51,5 +54,46 @@ func TestWriteExample(t *testing.T) {
 	}
 	if err := os.WriteFile(path+".loss.png", b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// ExampleWriteFile shows what the trainer fills in: the run, and per model
+// its decision, figures, loss curve and series with their validation
+// slices.
+func ExampleWriteFile() {
+	start := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
+	times := make([]time.Time, 288)
+	actual := make([]float64, len(times))
+	predicted := make([]float64, len(times))
+	for i := range times {
+		times[i] = start.Add(time.Duration(i-len(times)) * 5 * time.Minute)
+		actual[i] = 20 + math.Sin(float64(i)/20)
+		predicted[i] = 20 + math.Sin(float64(i-1)/20)
+	}
+	run := &Run{
+		Title:    "Vigil nightly training",
+		Started:  start,
+		Finished: start.Add(14 * time.Minute),
+		Source:   "kafka topic sensors (2026-10-28 to 2026-11-27)",
+		Settings: []KV{{Key: "Architecture", Value: "LSTM 2×64"}},
+		Models: []Model{{
+			Name:       "boiler-7",
+			Version:    42,
+			Decision:   DecisionPromoted,
+			Reason:     "challenger val MAE 0.21 vs champion 0.25",
+			Champion:   &Metrics{ValMAE: 0.25, ValRMSE: 0.31, FalseAlarmsPerDay: 0.6},
+			Challenger: &Metrics{ValMAE: 0.21, ValRMSE: 0.27, FalseAlarmsPerDay: 0.4},
+			Loss:       []Epoch{{Train: 0.9, Validation: 1.0}, {Train: 0.3, Validation: 0.4}},
+			BestEpoch:  2,
+			Series: []Series{{
+				ID: "boiler-7/temp", Readings: 8640, Used: 8500,
+				From: start.Add(-30 * 24 * time.Hour), To: start,
+				ValMAE: 0.21, Times: times, Actual: actual, Predicted: predicted,
+			}},
+		}},
+	}
+	path := filepath.Join(os.TempDir(), "vigil-training-report.html")
+	if err := WriteFile(path, run); err != nil {
+		fmt.Println(err)
 	}
 }

@@ -418,7 +418,15 @@ func TestWriteFile(t *testing.T) {
 	if err := WriteFile(filepath.Join(dir, "missing", "r.html"), r); err == nil {
 		t.Fatal("missing directory: no error")
 	}
+	errBroken := errors.New("disk full")
+	if err := Write(failingWriter{errBroken}, r); !errors.Is(err, errBroken) {
+		t.Fatalf("failing writer: got %v, want it wrapped", err)
+	}
 }
+
+type failingWriter struct{ err error }
+
+func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
 
 func TestFormat(t *testing.T) {
 	nan := math.NaN()
