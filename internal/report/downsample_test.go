@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -110,5 +111,20 @@ func TestTimeAxis(t *testing.T) {
 	ticks := intTicks{}.Ticks(1, 40)
 	if len(ticks) == 0 || len(ticks) > 11 || ticks[0].Value != 5 {
 		t.Errorf("epoch ticks %v", ticks)
+	}
+	lt := logTicks{}.Ticks(0.0005, 2e5)
+	var labels []string
+	for _, tk := range lt {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if got := strings.Join(labels, " "); got != "1e-4 0.001 0.01 0.1 1 10 100 1000 1e4 1e5 1e6" {
+		t.Errorf("log tick labels %q", got)
+	}
+	for _, tk := range (trimmedTicks{}).Ticks(17.5, 27.5) {
+		if strings.Contains(tk.Label, ".") && strings.HasSuffix(tk.Label, "0") {
+			t.Errorf("tick label %q keeps a trailing zero", tk.Label)
+		}
 	}
 }

@@ -24,7 +24,7 @@ func TestWriteExample(t *testing.T) {
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "example.html")
 	}
-	r := synthRun(3, 4, 2016)
+	r := synthRun(5, 4, 2016)
 	if *exampleOut == "" {
 		r = synthRun(1, 2, 2016) // keep the plain test run quick
 	}

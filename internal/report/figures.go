@@ -145,18 +145,19 @@ func lossFigure(m *Model) (out []byte, logY bool, err error) {
 	p.X.Label.Text = "epoch"
 	p.X.Tick.Marker = intTicks{}
 	p.Y.Label.Text = "loss (MSE, scaled)"
+	p.Y.Tick.Marker = trimmedTicks{}
 	trainLine := &gapLine{xs: xs, ys: tr, positive: logY,
 		style: draw.LineStyle{Color: colTrain, Width: vg.Points(1.6)}}
 	valLine := &gapLine{xs: xs, ys: va, positive: logY,
 		style: draw.LineStyle{Color: colVal, Width: vg.Points(1.6)}}
-	var yt plot.Ticker = plot.DefaultTicks{}
+	var yt plot.Ticker = trimmedTicks{}
 	if logY {
 		// No axis label: gonum/plot centres it on the linear midpoint of
 		// the range, which on a log scale pushes the plot down. The
 		// caption says what the axis is.
 		p.Y.Label.Text = ""
 		p.Y.Scale = plot.LogScale{}
-		yt = plot.LogTicks{Prec: -1}
+		yt = logTicks{}
 		p.Y.Tick.Marker = yt
 	}
 	p.Add(&grid{x: intTicks{}, y: yt, style: gridStyle})
@@ -305,7 +306,8 @@ func seriesFigure(d *seriesData) ([]byte, error) {
 
 	top := newPlot()
 	top.Y.Label.Text = "value"
-	top.Add(&grid{x: tt, y: plot.DefaultTicks{}, style: gridStyle})
+	top.Y.Tick.Marker = trimmedTicks{}
+	top.Add(&grid{x: tt, y: trimmedTicks{}, style: gridStyle})
 	var items []legendItem
 	if excluded != nil {
 		top.Add(excluded)
@@ -341,7 +343,8 @@ func seriesFigure(d *seriesData) ([]byte, error) {
 	if d.hasDetector {
 		bot := newPlot()
 		bot.Y.Label.Text = "smoothed error"
-		bot.Add(&grid{x: tt, y: plot.DefaultTicks{}, style: gridStyle})
+		bot.Y.Tick.Marker = trimmedTicks{}
+		bot.Add(&grid{x: tt, y: trimmedTicks{}, style: gridStyle})
 		if excluded != nil {
 			bot.Add(excluded)
 		}

@@ -3,6 +3,8 @@ package report
 import (
 	"image/color"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -283,4 +285,36 @@ func (g *grid) Plot(c draw.Canvas, p *plot.Plot) {
 			}
 		}
 	}
+}
+
+// trimmedTicks are plot.DefaultTicks with trailing zeros dropped from the
+// labels ("17.5" rather than "17.50").
+type trimmedTicks struct{}
+
+func (trimmedTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if l := ts[i].Label; strings.Contains(l, ".") && !strings.ContainsAny(l, "eE") {
+			ts[i].Label = strings.TrimRight(strings.TrimRight(l, "0"), ".")
+		}
+	}
+	return ts
+}
+
+// logTicks are plot.LogTicks with short labels for large and small
+// decades ("1e5" rather than "100000").
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.LogTicks{Prec: -1}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label == "" {
+			continue
+		}
+		v := ts[i].Value
+		if v >= 1e4 || v < 1e-3 {
+			ts[i].Label = "1e" + strconv.Itoa(int(math.Round(math.Log10(v))))
+		}
+	}
+	return ts
 }

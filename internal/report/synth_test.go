@@ -129,13 +129,29 @@ func synthRun(models, series, n int) *Run {
 				best, mod.BestEpoch = va, e+1
 			}
 		}
+		switch mod.Decision {
+		case DecisionFailed:
+			mod.Challenger = nil
+			mod.Reason = "training diverged at epoch 7 (training loss 3.2e+04); the champion stays in service"
+			mod.Loss = mod.Loss[:7]
+			mod.Loss[6] = Epoch{Train: 3.2e4, Validation: math.NaN()}
+			mod.BestEpoch = 6
+		case DecisionDryRun:
+			mod.Version = 0
+			mod.Reason = "dry run: challenger val MAE 0.21 vs champion 0.25; nothing published"
+		}
 		for s := range series {
 			id := fmt.Sprintf("plant-%d/line-%d/temp-%02d", m+1, s/4+1, s+1)
 			gap := 0
 			if s%3 == 1 {
 				gap = 20
 			}
-			mod.Series = append(mod.Series, synthSeries(id, n, uint64(m*1000+s+1), gap))
+			ser := synthSeries(id, n, uint64(m*1000+s+1), gap)
+			if mod.Decision == DecisionFailed {
+				ser.Times, ser.Actual, ser.Predicted, ser.SmoothedError, ser.Threshold, ser.Flagged = nil, nil, nil, nil, nil, nil
+				ser.ValMAE = math.NaN()
+			}
+			mod.Series = append(mod.Series, ser)
 		}
 		r.Models = append(r.Models, mod)
 	}

@@ -47,7 +47,7 @@ table { border-collapse: collapse; width: 100%; margin: 8px 0 12px; font-variant
 tbody th { text-transform: none; letter-spacing: 0; font-size: 13.5px; color: var(--fg); background: none; font-weight: 500; }
 th, td { text-align: left; padding: 5px 7px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: 12px; color: var(--muted); font-weight: 600; text-transform: uppercase; letter-spacing: 0.03em; background: var(--panel); }
-tbody tr:nth-child(even) td { background: #fafbfc; }
+tbody tr:nth-child(even) td, tbody tr:nth-child(even) th { background: #fafbfc; }
 td.num, th.num { text-align: right; white-space: nowrap; }
 td.nowrap, td.mono { white-space: nowrap; }
 .scroll { max-height: 520px; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
