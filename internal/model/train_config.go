@@ -106,8 +106,10 @@ func (c TrainConfig) Validate() error {
 		bad("model.hidden: no layer")
 	}
 	for i, h := range c.Hidden {
-		if h <= 0 {
-			bad("model.hidden: layer %d has size %d", i, h)
+		// gorgonia collapses a B×1 matrix to a vector, and the graph's
+		// concatenation of [x; h] then fails; one unit is no model anyway.
+		if h < 2 {
+			bad("model.hidden: layer %d has size %d, want at least 2", i, h)
 		}
 	}
 	if c.Horizon < 1 {
