@@ -112,7 +112,10 @@ func TestTimeAxis(t *testing.T) {
 	if len(ticks) == 0 || len(ticks) > 11 || ticks[0].Value != 5 {
 		t.Errorf("epoch ticks %v", ticks)
 	}
-	lt := logTicks{}.Ticks(0.0005, 2e5)
+	lt := logTicks{}.Ticks(1e-4, 1e6)
+	if len(lt) != 10*9+1 {
+		t.Errorf("%d log ticks over 10 decades, want 91", len(lt))
+	}
 	var labels []string
 	for _, tk := range lt {
 		if tk.Label != "" {

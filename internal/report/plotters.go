@@ -301,19 +301,31 @@ func (trimmedTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
-// logTicks are plot.LogTicks with short labels for large and small
-// decades ("1e5" rather than "100000").
+// logTicks mark a logarithmic axis: labelled ticks at whole decades
+// ("1e5" rather than "100000" for large and small ones), unlabelled ones
+// at 2–9 times each decade. Unlike plot.LogTicks they do not lose a decade
+// to rounding (math.Log10(0.001) is a hair above −3).
 type logTicks struct{}
 
 func (logTicks) Ticks(lo, hi float64) []plot.Tick {
-	ts := plot.LogTicks{Prec: -1}.Ticks(lo, hi)
-	for i := range ts {
-		if ts[i].Label == "" {
-			continue
+	if !(lo > 0) || !(hi > lo) || !finite(hi) {
+		return nil
+	}
+	first := int(math.Floor(math.Log10(lo) + 1e-9))
+	last := int(math.Ceil(math.Log10(hi) - 1e-9))
+	var ts []plot.Tick
+	for e := first; e <= last; e++ {
+		v := math.Pow(10, float64(e))
+		label := strconv.FormatFloat(v, 'f', -1, 64)
+		if e >= 4 || e < -3 {
+			label = "1e" + strconv.Itoa(e)
 		}
-		v := ts[i].Value
-		if v >= 1e4 || v < 1e-3 {
-			ts[i].Label = "1e" + strconv.Itoa(int(math.Round(math.Log10(v))))
+		ts = append(ts, plot.Tick{Value: v, Label: label})
+		if e == last {
+			break
+		}
+		for k := 2; k <= 9; k++ {
+			ts = append(ts, plot.Tick{Value: v * float64(k)})
 		}
 	}
 	return ts
