@@ -252,11 +252,11 @@ func compare(cfg *Config, champ, chal *Metrics, champion *model.Model) (bool, st
 	}
 	okErr := chal.ValMAE <= champ.ValMAE*(1+cfg.Tolerance) || math.IsNaN(champ.ValMAE)
 	okFA := chal.FalseAlarms <= champ.FalseAlarms
-	verdict := "at least as good"
+	verdict := "at least as good as"
 	if !okErr || !okFA {
-		verdict = "worse"
+		verdict = "worse than"
 	}
-	return okErr && okFA, fmt.Sprintf("challenger %s than %s: val MAE %.4g vs %.4g, false alarms %d vs %d (%.2f vs %.2f/day) on %d held-out readings",
+	return okErr && okFA, fmt.Sprintf("challenger %s %s: val MAE %.4g vs %.4g, false alarms %d vs %d (%.2f vs %.2f/day) on %d held-out readings",
 		verdict, champion, chal.ValMAE, champ.ValMAE, chal.FalseAlarms, champ.FalseAlarms, chal.FalseAlarmsPerDay, champ.FalseAlarmsPerDay, chal.HeldOutReadings)
 }
 

@@ -148,3 +148,5 @@ func TestGroupsAndLabels(t *testing.T) {
 		t.Fatalf("models %v", names)
 	}
 }
+
+func newFlagSet() *flag.FlagSet { return flag.NewFlagSet("test", flag.ContinueOnError) }
