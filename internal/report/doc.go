@@ -42,6 +42,17 @@
 // get a figure, chosen flagged-first then by validation error relative to
 // the series' spread; loss curves are drawn for the first
 // Options.MaxLossPlots models (default 100). Figures are drawn in parallel.
+// A series figure adds about 130 KB to the file and a loss figure about
+// 30 KB: 100 series of 2,000 readings drawn in detail make a 13 MiB report
+// in about 3.5 s on two busy cores (BenchmarkWrite); 500 series with the
+// defaults make about 12 MB in 2 s.
+//
+// # Looking at one
+//
+//	go test ./internal/report -run TestWriteExample -args -out=/tmp/report.html
+//
+// writes a report of realistic synthetic data (and two of its figures as
+// PNG files beside it).
 //
 // # Concurrency
 //

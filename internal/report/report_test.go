@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -346,14 +347,27 @@ func TestPlotSelection(t *testing.T) {
 	}
 }
 
-// TestDeterministic renders the same run twice, with different numbers of
-// workers: the bytes must be equal.
+// TestDeterministic renders the same run twice at the same time, with
+// different numbers of workers: the bytes must be equal.
 func TestDeterministic(t *testing.T) {
 	t.Parallel()
 	r := synthRun(1, 3, 300)
-	a := render(t, Options{Workers: 1}, r)
-	b := render(t, Options{Workers: 4}, r)
-	if a != b {
+	// Both at once, on the same Run: Write only reads it.
+	var out [2]bytes.Buffer
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, workers := range []int{1, 4} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = Options{Workers: workers}.Write(&out[i], r)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Len() == 0 || !bytes.Equal(out[0].Bytes(), out[1].Bytes()) {
 		t.Fatal("two renderings of the same run differ")
 	}
 }
