@@ -91,14 +91,18 @@ type FileResult struct {
 	File nab.File
 	// ValMAE is the model's validation error on the probationary part.
 	ValMAE float64
+	// Alerts marks the rows at which the consumer would have raised an
+	// alert (opened an episode).
+	Alerts []bool
 }
 
 // Scores are the NAB figures of a run.
 type Scores struct {
 	// Optimized has one result per profile with its corpus-wide threshold
 	// on anomaly_score; Flags the score of the is_anomaly decisions as
+	// they are; Alerts the score of the alerts (episode openings) as
 	// they are.
-	Optimized, Flags []nab.Result
+	Optimized, Flags, Alerts []nab.Result
 }
 
 // Result is a whole backtest.
@@ -171,6 +175,11 @@ feed:
 			res.Windows += len(f.File.Windows)
 		}
 		sc := &Scores{}
+		na := make([]nab.File, len(nf))
+		for i, f := range res.Files {
+			na[i] = f.File
+			na[i].Flags = f.Alerts
+		}
 		for _, p := range nab.Profiles() {
 			_, r, err := nab.Optimize(nf, p)
 			if err != nil {
@@ -182,6 +191,10 @@ feed:
 				return nil, err
 			}
 			sc.Flags = append(sc.Flags, r)
+			if r, err = nab.ScoreFlags(na, p); err != nil {
+				return nil, err
+			}
+			sc.Alerts = append(sc.Alerts, r)
 		}
 		res.Scores = sc
 	}
@@ -223,15 +236,17 @@ func runFile(ctx context.Context, cfg Config, f dataset.NABFile, windows []nab.W
 	// depend on batching (detect's batched steps are bit-identical).
 	out := eng.Process(in, nil)
 	fr.File = nab.File{Key: f.Key, Times: s.Times, Scores: make([]float64, n), Flags: make([]bool, n), Windows: windows}
+	fr.Alerts = make([]bool, n)
 	for i, o := range out {
 		switch o.Status {
 		case detect.Scored:
-			fr.File.Scores[i] = o.Decision.Score
+			fr.File.Scores[i] = o.Decision.AlertScore()
 			fr.File.Flags[i] = o.Decision.Flagged
 			if o.Decision.Flagged {
 				fr.Flagged++
 			}
 			if o.Decision.Event == dynthreshold.EventOpened {
+				fr.Alerts[i] = true
 				fr.Episodes++
 			}
 		case detect.Rejected:

@@ -443,6 +443,26 @@ func score(rho float64, flagged bool) float64 {
 
 var belowHalf = math.Nextafter(0.5, 0)
 
+// AlertScore is the score of the alert this reading raises: Score if the
+// reading opened an episode (the one alert of an incident), otherwise Score
+// capped just below 0.5. So AlertScore ≥ 0.5 exactly when Event is
+// EventOpened, and among opening readings it is increasing in the
+// exceedance, as Score is. Flagged readings inside an open episode, and
+// those held back by the cool-down, are part of an incident already
+// alerted on and score as the highest unflagged readings do.
+//
+// It is the quantity to rank detections by when each reading above a
+// threshold counts as a separate detection, as in the Numenta Anomaly
+// Benchmark: Score stays above 0.5 for as long as an excursion lasts, and
+// every such reading outside a labelled window would count as a false
+// positive, whereas the consumer alerts once per episode.
+func (d *Decision) AlertScore() float64 {
+	if d.Event == EventOpened {
+		return d.Score
+	}
+	return min(d.Score, belowHalf)
+}
+
 // completeBatch quantises the filled batch b into its ring slot and, once
 // the window is long enough, recomputes the threshold.
 func (d *Detector) completeBatch(b uint64) {

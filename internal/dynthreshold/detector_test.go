@@ -158,6 +158,34 @@ func TestInvalidReading(t *testing.T) {
 
 // fixedDetector flags e_s > 1 with no smoothing, so that episodes can be
 // driven reading by reading.
+// AlertScore is ≥ 0.5 exactly on the readings that open an episode, equals
+// Score there and never exceeds Score.
+func TestAlertScore(t *testing.T) {
+	d := fixedDetector(t, EpisodeConfig{Quiet: 2, Cooldown: 2})
+	//               open     in episode   closed cool-down   open   unflagged
+	errs := []float64{0, 1.5, 3, 0.5, 0, 0, 2, 0.9, 0, 0, 0, 4, 0.99}
+	opened := 0
+	for i, e := range errs {
+		dec, err := d.Observe(Reading{Time: t0.Add(time.Duration(i) * time.Minute), Error: e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := dec.AlertScore()
+		if (a >= 0.5) != (dec.Event == EventOpened) || a > dec.Score || (dec.Event == EventOpened && a != dec.Score) {
+			t.Fatalf("reading %d: alert score %v, score %v, event %v", i, a, dec.Score, dec.Event)
+		}
+		if dec.Flagged && dec.Event != EventOpened && a >= 0.5 {
+			t.Fatalf("reading %d: flagged inside an episode alerts again", i)
+		}
+		if dec.Event == EventOpened {
+			opened++
+		}
+	}
+	if opened != 2 {
+		t.Errorf("%d episodes opened, want 2 (the one at reading 6 is held back by the cool-down)", opened)
+	}
+}
+
 func fixedDetector(t *testing.T, ep EpisodeConfig) *Detector {
 	cfg := DefaultConfig()
 	cfg.Rule, cfg.Fixed, cfg.SmoothingSpan, cfg.Episode = RuleFixed, 1, 1, ep

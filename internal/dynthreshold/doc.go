@@ -112,6 +112,14 @@
 // score at least 0.5 and others strictly less (rounding at ρ ≈ 1 is
 // resolved by the decision), so score ≥ 0.5 exactly when flagged.
 //
+// Decision.AlertScore is the score of the alert a reading raises: Score on
+// the reading that opens an episode, Score capped just below 0.5 on every
+// other reading. It is ≥ 0.5 exactly when the reading opens an episode
+// (the consumer's one alert per incident), and increasing in the
+// exceedance among those. It is what a benchmark that counts every reading
+// above a threshold as a separate detection (NAB) should rank by: Score
+// stays above 0.5 for the whole of an excursion.
+//
 // # Episodes
 //
 // The first flagged reading opens an episode whose ID is that reading's
