@@ -194,7 +194,6 @@ type seriesDetail struct {
 	Facts      []KV
 	Dropped    []string
 	Figure     *figure
-	Spans      []spanRow
 }
 
 type figure struct {
@@ -456,10 +455,6 @@ func (o Options) build(r *Run) (*page, error) {
 				{"Used for training", row.Used + " of " + row.Readings},
 				{"Data read", formatRange(s.From, s.To)},
 			},
-		}
-		for _, sp := range s.Excluded {
-			d.Spans = append(d.Spans, spanRow{From: formatTime(sp.From), To: formatTime(sp.To),
-				Readings: formatInt(int64(sp.Readings)), Why: sp.Why})
 		}
 		mv.Details = append(mv.Details, d)
 	}
