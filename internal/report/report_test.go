@@ -328,7 +328,7 @@ func TestPlotSelection(t *testing.T) {
 			t.Errorf("series %d not drawn", i)
 		}
 	}
-	if got := strings.Count(doc, ">table only<"); got != 9 {
+	if got := strings.Count(doc, `title="in the table only (see the note above)"`); got != 9 {
 		t.Errorf("%d series listed as table only, want 9", got)
 	}
 	for _, s := range ser {

@@ -108,7 +108,7 @@ footer { margin-top: 48px; color: var(--muted); font-size: 12px; border-top: 1px
 {{if .Series}}<div class="scroll"><table>
 <thead><tr><th>Series</th><th>Model</th><th class="num">Readings</th><th class="num">Used</th><th>Excluded</th><th>Data</th><th class="num">Val MAE</th><th class="num">Flagged</th><th>Figure</th></tr></thead>
 <tbody>
-{{range .Series}}<tr><td class="mono">{{if .Plotted}}<a href="#{{.Anchor}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td><td class="nowrap"><a href="#{{.ModelAnchor}}">{{.Model}}</a></td><td class="num">{{.Readings}}</td><td class="num">{{.Used}} <span class="sub">({{.UsedPct}})</span></td><td class="nowrap">{{.Excluded}}</td><td class="nowrap">{{.Range}}</td><td class="num">{{.ValMAE}}</td><td class="num">{{.Flagged}}</td><td class="nowrap">{{if .Plotted}}<a href="#{{.Anchor}}">view</a>{{else if .NoData}}<span class="empty">no validation data</span>{{else}}<span class="sub">table only</span>{{end}}</td></tr>
+{{range .Series}}<tr><td class="mono">{{if .Plotted}}<a href="#{{.Anchor}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td><td class="nowrap"><a href="#{{.ModelAnchor}}">{{.Model}}</a></td><td class="num">{{.Readings}}</td><td class="num">{{.Used}} <span class="sub">({{.UsedPct}})</span></td><td class="nowrap">{{.Excluded}}</td><td class="nowrap">{{.Range}}</td><td class="num">{{.ValMAE}}</td><td class="num">{{.Flagged}}</td><td class="nowrap">{{if .Plotted}}<a href="#{{.Anchor}}">view</a>{{else if .NoData}}<span class="empty" title="no validation data">no data</span>{{else}}<span class="sub" title="in the table only (see the note above)">—</span>{{end}}</td></tr>
 {{end}}</tbody></table></div>
 {{else}}<p class="empty">No series was trained in this run.</p>{{end}}
 

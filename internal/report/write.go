@@ -339,7 +339,7 @@ func (o Options) build(r *Run) (*page, error) {
 			case 0:
 				row.Excluded = dash
 			default:
-				row.Excluded = plural(len(s.Excluded), "span", "spans") + ", " + plural(excl, "reading", "readings")
+				row.Excluded = formatInt(int64(excl)) + " in " + plural(len(s.Excluded), "span", "spans")
 			}
 			row.data = prepare(s)
 			row.hasData = len(s.Times) > 0 && (row.data.actualFinite || row.data.errorFinite)
