@@ -73,20 +73,29 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "Run only this kind (pipe, layer or vigil), throughput phase only.")
 	flag.Float64Var(&o.rate, "latency-rate", 0, "Rate of the latency phase; 0 is half of vigil's measured maximum.")
 	flag.Parse()
+	os.Exit(profiled(o))
+}
+
+// profiled runs the benchmark, under the CPU profiler if asked, and
+// returns the exit code.
+func profiled(o options) int {
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
+			return 1
 		}
-		_ = pprof.StartCPUProfile(f)
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
 		defer pprof.StopCPUProfile()
 	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		pprof.StopCPUProfile()
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func envOr(k, def string) string {
@@ -586,7 +595,7 @@ func waitCount(ctx context.Context, brokers []string, topic string, n int64, tim
 		}
 		select {
 		case err := <-done:
-			return fmt.Errorf("consumer stopped early: %v", err)
+			return fmt.Errorf("consumer stopped early: %w", err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

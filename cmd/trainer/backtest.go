@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -122,7 +123,7 @@ func writeSummary(path string, stdout io.Writer, v any, stderr io.Writer) int {
 // code to return when the arguments are bad or help was asked for.
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer, cfgs ...config.Validator) (int, bool) {
 	if err := config.Parse(fs, args); err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}
 		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)

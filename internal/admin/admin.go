@@ -61,7 +61,8 @@ func New(cfg Config, gatherer prometheus.Gatherer, health, ready Check, logger *
 	s.mux.HandleFunc("GET /healthz", s.check(func() Check { return s.health }))
 	s.mux.HandleFunc("GET /readyz", s.check(func() Check { return s.ready }))
 	if cfg.Addr != "" {
-		ln, err := net.Listen("tcp", cfg.Addr)
+		var lc net.ListenConfig
+		ln, err := lc.Listen(context.Background(), "tcp", cfg.Addr)
 		if err != nil {
 			return nil, fmt.Errorf("admin listener: %w", err)
 		}

@@ -315,7 +315,8 @@ func finish(rec string, err *error) {
 		*err = &DecodeError{Kind: ErrMalformed, Offset: -1, Detail: fmt.Sprintf("decoder panic: %v", r)}
 	}
 	if *err != nil {
-		if de, ok := (*err).(*DecodeError); ok {
+		var de *DecodeError
+		if errors.As(*err, &de) {
 			de.Record = rec
 		}
 	}

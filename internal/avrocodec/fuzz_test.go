@@ -136,9 +136,9 @@ func FuzzDecodeEvent(f *testing.F) {
 	c := fuzzCodec(f)
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		ev, err := c.DecodeEvent(bg, payload)
-		checkFuzzResult(t, err, func() error { return ev.Validate() })
+		checkFuzzResult(t, err, ev.Validate)
 		sc, err := c.DecodeScore(bg, payload)
-		checkFuzzResult(t, err, func() error { return sc.Validate() })
+		checkFuzzResult(t, err, sc.Validate)
 	})
 }
 

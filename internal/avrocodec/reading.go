@@ -1,6 +1,7 @@
 package avrocodec
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -148,10 +149,12 @@ func (p *readingPlan) decode(r *reader, out *record.Reading) *DecodeError {
 		st := &p.steps[i]
 		start := r.pos
 		if err := p.step(r, st, out); err != nil {
-			if de, ok := err.(*DecodeError); ok {
+			var de *DecodeError
+			if errors.As(err, &de) {
 				return de
 			}
-			if we, ok := err.(*wireError); ok {
+			var we *wireError
+			if errors.As(err, &we) {
 				return &DecodeError{Kind: ErrMalformed, Offset: we.off, Field: st.name, Detail: we.msg}
 			}
 			return &DecodeError{Kind: ErrMalformed, Offset: start, Field: st.name, Err: err}

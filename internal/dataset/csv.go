@@ -66,7 +66,7 @@ func ReadCSV(r io.Reader, defaultID string) ([]model.Series, error) {
 	cr.TrimLeadingSpace = true
 	head, err := cr.Read()
 	if err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
+		return nil, fmt.Errorf("%w: header: %w", ErrFormat, err)
 	}
 	tsCol, valCol, idCol := -1, -1, -1
 	var fieldCols []int
@@ -97,7 +97,7 @@ func ReadCSV(r io.Reader, defaultID string) ([]model.Series, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrFormat, line, err)
+			return nil, fmt.Errorf("%w: line %d: %w", ErrFormat, line, err)
 		}
 		id := defaultID
 		if idCol >= 0 {
@@ -108,7 +108,7 @@ func ReadCSV(r io.Reader, defaultID string) ([]model.Series, error) {
 		}
 		t, err := ParseTime(rec[tsCol])
 		if err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrFormat, line, err)
+			return nil, fmt.Errorf("%w: line %d: %w", ErrFormat, line, err)
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(rec[valCol]), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {

@@ -59,7 +59,7 @@ func ParseRoutes(s string) ([]Route, error) {
 		}
 		kind, arg, ok := strings.Cut(strings.TrimSpace(sel), ":")
 		if !ok {
-			return nil, fmt.Errorf("route %q: selector needs series:, glob: or tag:", spec)
+			return nil, fmt.Errorf("route %q: the selector needs a series, glob or tag prefix", spec)
 		}
 		r := Route{Model: strings.TrimSpace(name)}
 		switch kind {

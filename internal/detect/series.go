@@ -241,7 +241,7 @@ func (e *Engine) Restore(id string, b []byte) error {
 	}
 	sv.det = d.bytes()
 	if d.err != nil {
-		return fmt.Errorf("series %q: %w: %v", id, ErrState, d.err)
+		return fmt.Errorf("series %q: %w: %w", id, ErrState, d.err)
 	}
 	if len(d.b) != 0 {
 		return fmt.Errorf("series %q: %w: %d trailing bytes", id, ErrState, len(d.b))

@@ -20,7 +20,7 @@ import (
 	"github.com/vigil-stream/vigil/schemas"
 )
 
-// The artifact file format.
+// FormatVersion is the version of the artifact file format described here.
 //
 // An artifact is one Avro Object Container File (OCF,
 // https://avro.apache.org/docs/current/specification/#object-container-files)

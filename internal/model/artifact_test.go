@@ -161,8 +161,8 @@ func TestSaveLoadMinimal(t *testing.T) {
 
 func TestSaveRejectsInvalidModels(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		break_ func(m *Model)
+		name    string
+		breakIt func(m *Model)
 	}{
 		{"nil network", func(m *Model) { m.Network = nil }},
 		{"empty name", func(m *Model) { m.Name = "" }},
@@ -184,7 +184,7 @@ func TestSaveRejectsInvalidModels(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := testModel()
-			tc.break_(m)
+			tc.breakIt(m)
 			var buf bytes.Buffer
 			if err := Save(&buf, m); err == nil {
 				t.Fatal("Save accepted an invalid model")
@@ -344,7 +344,7 @@ func TestLoadRejectsDamagedArtifacts(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 			other := ErrIncompatible
-			if tc.want == ErrIncompatible {
+			if errors.Is(tc.want, ErrIncompatible) {
 				other = ErrCorrupt
 			}
 			if errors.Is(err, other) {
@@ -737,7 +737,7 @@ func TestLoadAcceptsReformattedSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := []byte(strings.Replace(codec.Schema(), `"doc":"`, `"doc":"Reworded. `, -1))
+	text := []byte(strings.ReplaceAll(codec.Schema(), `"doc":"`, `"doc":"Reworded. `))
 	sum := sha256.Sum256(text)
 	m := testModel()
 	b := forge(t, m, FormatVersion, map[string][]byte{

@@ -328,7 +328,7 @@ func fitFallback(data []Series, series []*preparedSeries, feat Features) (*Scale
 	}
 	sc, err := FitScaler(channels)
 	if err != nil {
-		return nil, fmt.Errorf("%w: fallback scaler: %v", ErrBadData, err)
+		return nil, fmt.Errorf("%w: fallback scaler: %w", ErrBadData, err)
 	}
 	return sc, nil
 }

@@ -177,7 +177,7 @@ func TestScoreRules(t *testing.T) {
 		// 12..15 missed: −1.
 		name:    "each false positive is scaled by the window just before it",
 		f:       synth("a", 20, [][2]int{{4, 6}, {12, 15}}, 4, 9, 17),
-		want:    1 - 1 + 0.11*sig(1.5) + 0.11*sig(2.0/3),
+		want:    1.0 + -1.0 + 0.11*sig(1.5) + 0.11*sig(2.0/3), // TP + FN + two FPs
 		windows: 2, detected: 1, missed: 1, tp: 1, fp: 2, fn: 6, tn: 8,
 	}}
 	for _, c := range cases {

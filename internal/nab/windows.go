@@ -60,7 +60,7 @@ func ReadWindows(r io.Reader) (map[string][]Window, error) {
 	var raw map[string][][]string
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWindows, err)
+		return nil, fmt.Errorf("%w: %w", ErrWindows, err)
 	}
 	if raw == nil {
 		return nil, fmt.Errorf("%w: not a JSON object of file keys", ErrWindows)
@@ -86,10 +86,10 @@ func ReadWindows(r io.Reader) (map[string][]Window, error) {
 			var w Window
 			var err error
 			if w.Start, err = dataset.ParseTime(pair[0]); err != nil {
-				return nil, fmt.Errorf("%w: %s window %d start: %v", ErrWindows, key, j, err)
+				return nil, fmt.Errorf("%w: %s window %d start: %w", ErrWindows, key, j, err)
 			}
 			if w.End, err = dataset.ParseTime(pair[1]); err != nil {
-				return nil, fmt.Errorf("%w: %s window %d end: %v", ErrWindows, key, j, err)
+				return nil, fmt.Errorf("%w: %s window %d end: %w", ErrWindows, key, j, err)
 			}
 			if w.End.Before(w.Start) {
 				return nil, fmt.Errorf("%w: %s window %d ends (%s) before it starts (%s)", ErrWindows, key, j, pair[1], pair[0])

@@ -232,12 +232,12 @@ type hashWriter interface{ Write([]byte) (int, error) }
 func writeString(h hashWriter, s string) {
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(s)))
-	h.Write(n[:])
-	h.Write([]byte(s))
+	_, _ = h.Write(n[:]) // a hash.Hash never fails
+	_, _ = h.Write([]byte(s))
 }
 
 func writeInt64(h hashWriter, v int64) {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(v))
-	h.Write(b[:])
+	_, _ = h.Write(b[:])
 }

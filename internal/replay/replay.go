@@ -243,7 +243,7 @@ func Run(ctx context.Context, cfg Config, series []model.Series, enc Encoder, w 
 		}
 		if err := w.WriteMessages(ctx, msgs...); err != nil {
 			if ctx.Err() != nil {
-				return sent, nil
+				return sent, nil //nolint:nilerr // cancellation ends a replay normally
 			}
 			return sent, fmt.Errorf("publish to %s: %w", cfg.Topic, err)
 		}

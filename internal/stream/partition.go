@@ -87,8 +87,8 @@ func (w *partitionWorker) run(ctx, drainCtx context.Context) error {
 	units := make(chan unit, 8)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.fetch(gctx, batches) })
-	g.Go(func() error { return w.process(batches, units, drainCtx) })
-	g.Go(func() error { return w.publish(units, drainCtx) })
+	g.Go(func() error { return w.process(drainCtx, batches, units) })
+	g.Go(func() error { return w.publish(drainCtx, units) })
 	return g.Wait()
 }
 
@@ -305,7 +305,7 @@ const checkpointSteps = 10
 // each tick writes the series changed longest ago, enough that a series
 // waits about CheckpointInterval; the commit advances as they are
 // written. When the input ends, everything is checkpointed.
-func (w *partitionWorker) process(in <-chan fetched, units chan<- unit, drainCtx context.Context) error {
+func (w *partitionWorker) process(drainCtx context.Context, in <-chan fetched, units chan<- unit) error {
 	defer close(units)
 	every := max(w.c.cfg.CheckpointInterval/checkpointSteps, time.Millisecond)
 	tick := time.NewTicker(every)
@@ -376,7 +376,7 @@ func (w *partitionWorker) process(in <-chan fetched, units chan<- unit, drainCtx
 }
 
 // publish writes each unit's messages, then its state, then commits.
-func (w *partitionWorker) publish(units <-chan unit, drainCtx context.Context) error {
+func (w *partitionWorker) publish(drainCtx context.Context, units <-chan unit) error {
 	for u := range units {
 		if len(u.msgs) > 0 {
 			if err := w.c.out.WriteMessages(drainCtx, u.msgs...); err != nil {

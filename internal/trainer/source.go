@@ -117,13 +117,14 @@ func (k *kafkaReader) offsetAt(ctx context.Context, topic string, partition int,
 	if err != nil {
 		return 0, err
 	}
-	for _, p := range res.Topics[topic] {
-		if p.Error != nil {
-			return 0, p.Error
-		}
-		return p.LastOffset, nil
+	ps := res.Topics[topic]
+	if len(ps) == 0 {
+		return 0, fmt.Errorf("no offsets for %s/%d", topic, partition)
 	}
-	return 0, fmt.Errorf("no offsets for %s/%d", topic, partition)
+	if ps[0].Error != nil {
+		return 0, ps[0].Error
+	}
+	return ps[0].LastOffset, nil
 }
 
 // each calls fn for every record of topic whose timestamp lies in
@@ -282,7 +283,7 @@ func LoadKafka(ctx context.Context, client *kafka.Client, dec Decoder, cfg *Conf
 			r, err := dec.DecodeReading(ctx, m.Value)
 			if err != nil {
 				d.Dropped["undecodable"]++
-				return nil
+				return nil //nolint:nilerr // counted and left out, as the consumer dead-letters it
 			}
 			if r.Quality == record.QualityBad {
 				d.Dropped["quality BAD"]++
