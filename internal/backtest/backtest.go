@@ -312,7 +312,7 @@ func writeCSV(path string, s model.Series, f nab.File) error {
 		_ = w.Write([]string{
 			f.Times[i].UTC().Format("2006-01-02 15:04:05"),
 			strconv.FormatFloat(s.Values[i], 'g', -1, 64),
-			strconv.FormatFloat(f.Scores[i], 'f', 6, 64),
+			strconv.FormatFloat(f.Scores[i], 'g', -1, 64),
 			strconv.Itoa(labels[i]),
 			flag,
 		})
