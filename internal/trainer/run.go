@@ -33,7 +33,8 @@ const (
 
 // Metrics compare models on the held-out slice.
 type Metrics struct {
-	ValMAE            float64 `json:"val_mae"` // mean |y − ŷ| in the series' units, averaged over series
+	ValMAE            float64 `json:"val_mae"`  // mean |y − ŷ| in the series' units, averaged over series
+	ValRMSE           float64 `json:"val_rmse"` // root mean squared error, averaged over series
 	FalseAlarms       int     `json:"false_alarms"`
 	FalseAlarmsPerDay float64 `json:"false_alarms_per_day"`
 	HeldOutReadings   int     `json:"held_out_readings"`
@@ -43,6 +44,8 @@ type Metrics struct {
 type SeriesResult struct {
 	ID       string      `json:"id"`
 	Read     int         `json:"readings_read"`
+	From     time.Time   `json:"from"`
+	To       time.Time   `json:"to"`
 	Used     int         `json:"readings_used"`
 	Excluded []Span      `json:"excluded,omitempty"`
 	ValMAE   float64     `json:"val_mae"`
@@ -216,6 +219,7 @@ func trainOne(ctx context.Context, cfg *Config, name string, series []model.Seri
 	}
 	for i, s := range series {
 		sr := SeriesResult{ID: s.ID, Read: data.Read[s.ID], Used: len(s.Values), Excluded: data.Excluded[s.ID],
+			From: s.Times[0], To: s.Times[len(s.Times)-1],
 			ValMAE: chEval.series[i].mae, Plot: chEval.series[i].plot}
 		mr.Series = append(mr.Series, sr)
 	}
@@ -283,7 +287,7 @@ func (f fixedModel) Model(string, map[string]string) *model.Model { return f.m }
 // since the data is normal.
 func evaluate(cfg *Config, m *model.Model, series []model.Series, plots bool) (evaluation, error) {
 	var ev evaluation
-	var maeSum float64
+	var maeSum, rmseSum float64
 	var days float64
 	for _, s := range series {
 		eng, err := detect.NewEngine(cfg.Detect, fixedModel{m}, nil)
@@ -310,14 +314,16 @@ func evaluate(cfg *Config, m *model.Model, series []model.Series, plots bool) (e
 		if plots {
 			se.plot = &SeriesPlot{}
 		}
-		var sum float64
+		var sum, sq float64
 		var n int
 		for i := start; i < len(out); i++ {
 			o := out[i]
 			if o.Status != detect.Scored || !o.HasPrediction {
 				continue
 			}
-			sum += math.Abs(s.Values[i] - o.Predicted)
+			e := s.Values[i] - o.Predicted
+			sum += math.Abs(e)
+			sq += e * e
 			n++
 			se.smoothed = append(se.smoothed, o.Decision.ES)
 			if o.Decision.Flagged {
@@ -337,6 +343,7 @@ func evaluate(cfg *Config, m *model.Model, series []model.Series, plots bool) (e
 		if n > 0 {
 			se.mae = sum / float64(n)
 			maeSum += se.mae
+			rmseSum += math.Sqrt(sq / float64(n))
 		}
 		ev.metrics.HeldOutReadings += n
 		if len(s.Times) > start {
@@ -345,6 +352,7 @@ func evaluate(cfg *Config, m *model.Model, series []model.Series, plots bool) (e
 		ev.series = append(ev.series, se)
 	}
 	ev.metrics.ValMAE = maeSum / float64(len(series))
+	ev.metrics.ValRMSE = rmseSum / float64(len(series))
 	if days > 0 {
 		ev.metrics.FalseAlarmsPerDay = float64(ev.metrics.FalseAlarms) / days
 	}
@@ -365,4 +373,13 @@ func setPriors(m *model.Model, ev evaluation) {
 	if p, err := dynthreshold.PriorFrom(all); err == nil {
 		m.Threshold.PriorAll = model.Prior(p)
 	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -61,7 +61,19 @@ func LoadFiles(paths []string) (*Data, error) {
 		if st.IsDir() {
 			files, err := dataset.ListNAB(p)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrNoData, err)
+				// Not the NAB layout: the directory's own CSV files.
+				flat, _ := filepath.Glob(filepath.Join(p, "*.csv"))
+				if len(flat) == 0 {
+					return nil, fmt.Errorf("%w: %s has neither <category>/<file>.csv nor *.csv files", ErrNoData, p)
+				}
+				for _, f := range flat {
+					s, err := dataset.ReadFile(f, filepath.Base(f))
+					if err != nil {
+						return nil, err
+					}
+					d.Series = append(d.Series, s...)
+				}
+				continue
 			}
 			for _, f := range files {
 				s, err := dataset.ReadFile(f.Path, f.Key)
