@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,20 @@ type Detection struct {
 	log    *zap.Logger
 	m      *detectionMetrics
 	now    func() time.Time
+
+	limitLogged atomic.Int64 // Unix seconds of the last series-limit error log
+}
+
+// warnLimit logs, at most once a minute, that new series are being
+// dead-lettered because the instance holds its maximum.
+func (d *Detection) warnLimit(err error) {
+	now := d.now().Unix()
+	last := d.limitLogged.Load()
+	if now-last < 60 || !d.limitLogged.CompareAndSwap(last, now) {
+		return
+	}
+	d.log.Error("series limit reached: readings of new series go to the dead-letter topic (raise detect.max-series or add instances)",
+		zap.Int64("live_series", d.limit.Live()), zap.Error(err))
 }
 
 // DetectionTopics names the output topics of the detection processors.
@@ -157,6 +172,9 @@ func (p *detectionProcessor) Process(recs []Record, out *Output) error {
 		p.d.m.outcomes.WithLabelValues(o.Status.String()).Inc()
 		switch o.Status {
 		case detect.Rejected:
+			if o.Reason == detect.ReasonCardinality {
+				p.d.warnLimit(o.Err)
+			}
 			p.deadLetter(out, r, o.Reason, o.Err.Error())
 		case detect.Scored:
 			if o.Decision.Flagged {
