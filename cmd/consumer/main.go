@@ -33,6 +33,7 @@ import (
 	"github.com/vigil-stream/vigil/internal/detect"
 	"github.com/vigil-stream/vigil/internal/kafkaconn"
 	"github.com/vigil-stream/vigil/internal/logging"
+	"github.com/vigil-stream/vigil/internal/model"
 	"github.com/vigil-stream/vigil/internal/modelstore"
 	"github.com/vigil-stream/vigil/internal/stream"
 )
@@ -86,21 +87,40 @@ func run(args []string) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	store, err := modelstore.Open(storeCfg)
-	if err != nil {
-		log.Error("model store", logging.Err(err))
-		return 2
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// Models come from the store directory, or from the model topic.
+	var (
+		snapshot  func() map[string]*model.Model
+		runModels func(context.Context) error
+	)
+	if storeCfg.Topic != "" {
+		tw := modelstore.NewTopicWatcher(kafkaCfg.Client(kafkaCfg.Transport(), 30*time.Second), storeCfg.Topic, log, reg)
+		if err := tw.CatchUp(ctx); err != nil {
+			log.Error("model topic", logging.Err(err))
+			return 2
+		}
+		snapshot = tw.Snapshot
+		runModels = func(ctx context.Context) error { return tw.Run(ctx, poll) }
+	} else {
+		store, err := modelstore.Open(storeCfg)
+		if err != nil {
+			log.Error("model store", logging.Err(err))
+			return 2
+		}
+		watcher := modelstore.NewWatcher(store, poll, log, reg)
+		if err := watcher.Poll(); err != nil {
+			log.Error("model store", logging.Err(err))
+			return 2
+		}
+		snapshot, runModels = watcher.Snapshot, watcher.Run
 	}
-	watcher := modelstore.NewWatcher(store, poll, log, reg)
-	if err := watcher.Poll(); err != nil {
-		log.Error("model store", logging.Err(err))
-		return 2
+	if len(snapshot()) == 0 {
+		log.Warn("no promoted model yet: readings are dead-lettered as no_model until the trainer publishes one",
+			logging.String("dir", storeCfg.Dir), logging.String("topic", storeCfg.Topic))
 	}
-	if len(watcher.Snapshot()) == 0 {
-		log.Warn("the model store has no promoted model yet: readings are dead-lettered as no_model until the trainer publishes one",
-			logging.String("dir", storeCfg.Dir))
-	}
-	router, err := detect.NewRouter(routing, watcher.Snapshot)
+	router, err := detect.NewRouter(routing, snapshot)
 	if err != nil {
 		log.Error("model routing", logging.Err(err))
 		return 2
@@ -138,11 +158,9 @@ func run(args []string) int {
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return consumer.Run(gctx) })
-	g.Go(func() error { return watcher.Run(gctx) })
+	g.Go(func() error { return runModels(gctx) })
 	g.Go(func() error { return server.Run(gctx) })
 	log.Info("consumer started", logging.Strings("topics", streamCfg.Topics), logging.String("group", streamCfg.Group))
 	if err := g.Wait(); err != nil {

@@ -7,22 +7,25 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/vigil-stream/vigil/internal/kafkaconn"
 	"github.com/vigil-stream/vigil/internal/modelstore"
 )
 
 // runRollback is `trainer rollback -model NAME [-to VERSION]`.
-func runRollback(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var (
-		store modelstore.Config
-		name  string
-		to    int64
+		kafkaCfg kafkaconn.Config
+		store    modelstore.Config
+		name     string
+		to       int64
 	)
 	fs := flag.NewFlagSet("trainer rollback", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	kafkaCfg.RegisterFlags(fs, "kafka.")
 	store.RegisterFlags(fs)
 	fs.StringVar(&name, "model", "", "Model to roll back (required).")
 	fs.Int64Var(&to, "to", 0, "Version to promote again; 0: the newest version older than the one in service.")
-	if code, ok := parse(fs, args, stderr, &store); !ok {
+	if code, ok := parse(fs, args, stderr, &kafkaCfg, &store); !ok {
 		return code
 	}
 	if name == "" {
@@ -39,6 +42,20 @@ func runRollback(_ context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		fmt.Fprintln(stderr, "trainer rollback:", err)
 		return exitFailure
+	}
+	if store.Topic != "" {
+		// Consumers following the model topic serve its last record.
+		m, err := s.Load(name, v)
+		if err == nil {
+			w := kafkaCfg.Writer(kafkaCfg.Transport(), nil, kafkaconn.DefaultLinger)
+			w.BatchBytes = 64 << 20
+			err = modelstore.PublishTopic(ctx, w, store.Topic, m)
+			_ = w.Close()
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "trainer rollback: rolled back in the store, but not on the model topic:", err)
+			return exitFailure
+		}
 	}
 	b, _ := json.Marshal(map[string]any{"command": "rollback", "model": name, "from": from, "to": v})
 	fmt.Fprintln(stdout, string(b))

@@ -80,7 +80,16 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		log.Error("model store", logging.Err(err))
 		return exitFailure
 	}
-	sum, runErr := trainer.Run(ctx, &cfg, data, store, log, progressReporter(stderr, log))
+	var sink trainer.Sink
+	if cfg.Store.Topic != "" {
+		w := kafkaCfg.Writer(kafkaCfg.Transport(), nil, kafkaconn.DefaultLinger)
+		w.BatchBytes = 64 << 20 // one artifact is one record
+		defer func() { _ = w.Close() }()
+		sink = func(ctx context.Context, m *model.Model) error {
+			return modelstore.PublishTopic(ctx, w, cfg.Store.Topic, m)
+		}
+	}
+	sum, runErr := trainer.Run(ctx, &cfg, data, store, sink, log, progressReporter(stderr, log))
 	if sum != nil {
 		if cfg.Report != "" {
 			if err := writeReport(cfg.Report, &cfg, sum); err != nil {

@@ -29,12 +29,17 @@ type Config struct {
 	// Keep is how many versions of each model are kept; older ones are
 	// deleted after a publish, never the promoted one. Default 5.
 	Keep int `yaml:"keep"`
+	// Topic optionally names a compacted Kafka topic keyed by model name:
+	// the trainer publishes there too, and consumers follow it instead of
+	// the directory. Default empty (the directory only).
+	Topic string `yaml:"topic"`
 }
 
 // RegisterFlags registers the store flags.
 func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.StringVar(&c.Dir, "models.dir", "models", "Model store directory: one folder per model name with its versions and a CURRENT file.")
 	f.IntVar(&c.Keep, "models.keep", 5, "Versions of each model kept in the store (for rollback).")
+	f.StringVar(&c.Topic, "models.topic", "", "Compacted Kafka topic of models (e.g. vigil.models): the trainer also publishes there and consumers follow it instead of -models.dir; empty: the directory only.")
 }
 
 // Validate checks the settings.

@@ -1,6 +1,7 @@
 package modelstore_test
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -17,7 +18,14 @@ import (
 	"github.com/vigil-stream/vigil/internal/modelstore"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// kafka-go keeps pooled connections whose goroutines end lazily.
+		goleak.IgnoreTopFunction("github.com/segmentio/kafka-go.(*conn).run"),
+		goleak.IgnoreAnyFunction("github.com/segmentio/kafka-go.(*connPool).discover"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
 
 // tinyModel returns a small valid model with seeded random weights.
 func tinyModel(t *testing.T, name string, version int64) *model.Model {
@@ -182,4 +190,13 @@ func TestWatcherSwapsAndKeepsServingOnBadVersion(t *testing.T) {
 	if m := w.Snapshot()["pumps"]; m.Version != 4 {
 		t.Fatalf("serving v%d, want v4", m.Version)
 	}
+}
+
+func mustSave(t *testing.T, m *model.Model) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := model.Save(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

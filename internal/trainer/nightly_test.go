@@ -135,7 +135,7 @@ func TestNightlyFlow(t *testing.T) {
 	if data.Dropped["anomaly episode"] == 0 {
 		t.Fatalf("no reading excluded for an episode: %v", data.Dropped)
 	}
-	sum, err := trainer.Run(ctx, cfg, data, store, logger, nil)
+	sum, err := trainer.Run(ctx, cfg, data, store, nil, logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

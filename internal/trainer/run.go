@@ -95,10 +95,14 @@ type Summary struct {
 	Promoted int            `json:"promoted"`
 }
 
+// Sink receives every published model besides the store: the model topic
+// (modelstore.PublishTopic). Nil for none.
+type Sink func(ctx context.Context, m *model.Model) error
+
 // Run trains, evaluates and (unless it is a dry run) publishes a model per
 // group of data's series. It returns a summary even when some models
 // failed; the error is then non-nil too.
-func Run(ctx context.Context, cfg *Config, data *Data, store *modelstore.Store, logger *zap.Logger, progress func(name string, e model.EpochStats)) (*Summary, error) {
+func Run(ctx context.Context, cfg *Config, data *Data, store *modelstore.Store, sink Sink, logger *zap.Logger, progress func(name string, e model.EpochStats)) (*Summary, error) {
 	sum := &Summary{Command: "train", Source: data.Source, Started: time.Now().UTC(), Dropped: data.Dropped}
 	groups := map[string][]model.Series{}
 	var names []string
@@ -130,7 +134,7 @@ func Run(ctx context.Context, cfg *Config, data *Data, store *modelstore.Store, 
 			errs = append(errs, err)
 			break
 		}
-		mr, err := trainOne(ctx, cfg, name, groups[name], data, store, logger, progress)
+		mr, err := trainOne(ctx, cfg, name, groups[name], data, store, sink, logger, progress)
 		if err != nil {
 			mr.Decision, mr.Err = Failed, err.Error()
 			errs = append(errs, fmt.Errorf("model %s: %w", name, err))
@@ -165,7 +169,7 @@ func groupName(cfg *Config, id string) string {
 	return name
 }
 
-func trainOne(ctx context.Context, cfg *Config, name string, series []model.Series, data *Data, store *modelstore.Store, logger *zap.Logger, progress func(string, model.EpochStats)) (ModelResult, error) {
+func trainOne(ctx context.Context, cfg *Config, name string, series []model.Series, data *Data, store *modelstore.Store, sink Sink, logger *zap.Logger, progress func(string, model.EpochStats)) (ModelResult, error) {
 	mr := ModelResult{Name: name}
 	started := time.Now()
 	log := logger.With(zap.String("model", name))
@@ -242,6 +246,11 @@ func trainOne(ctx context.Context, cfg *Config, name string, series []model.Seri
 		return mr, fmt.Errorf("publish: %w", err)
 	}
 	mr.Version, mr.Path = version, path
+	if sink != nil {
+		if err := sink(ctx, challenger); err != nil {
+			return mr, fmt.Errorf("published to the store but not to the model topic: %w", err)
+		}
+	}
 	log.Info("model published", zap.Int64("version", version), zap.String("path", path), zap.String("reason", reason))
 	return mr, nil
 }

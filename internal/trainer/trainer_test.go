@@ -69,7 +69,7 @@ func TestChampionChallenger(t *testing.T) {
 	// First run: no champion, the challenger is promoted; the short series
 	// is skipped and listed.
 	cfg := smallConfig(t, dir)
-	sum, err := trainer.Run(ctx, cfg, data(append(series, short...)...), store, log, nil)
+	sum, err := trainer.Run(ctx, cfg, data(append(series, short...)...), store, nil, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestChampionChallenger(t *testing.T) {
 	// promoted; with -force it is; a dry run publishes nothing.
 	weak := smallConfig(t, dir)
 	weak.Train.Hidden, weak.Train.Epochs = []int{2}, 1
-	sum, err = trainer.Run(ctx, weak, data(series...), store, log, nil)
+	sum, err = trainer.Run(ctx, weak, data(series...), store, nil, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +104,11 @@ func TestChampionChallenger(t *testing.T) {
 	}
 	dry := smallConfig(t, dir)
 	dry.DryRun = true
-	if sum, err = trainer.Run(ctx, dry, data(series...), store, log, nil); err != nil || sum.Models[0].Decision != trainer.DryRun {
+	if sum, err = trainer.Run(ctx, dry, data(series...), store, nil, log, nil); err != nil || sum.Models[0].Decision != trainer.DryRun {
 		t.Fatalf("dry run: %+v %v", sum.Models, err)
 	}
 	weak.Force = true
-	if sum, err = trainer.Run(ctx, weak, data(series...), store, log, nil); err != nil || sum.Models[0].Decision != trainer.Forced {
+	if sum, err = trainer.Run(ctx, weak, data(series...), store, nil, log, nil); err != nil || sum.Models[0].Decision != trainer.Forced {
 		t.Fatalf("forced: %+v %v", sum.Models, err)
 	}
 	if v, _ := store.CurrentVersion("default"); v != 2 {
@@ -119,7 +119,7 @@ func TestChampionChallenger(t *testing.T) {
 func TestNoData(t *testing.T) {
 	cfg := smallConfig(t, t.TempDir())
 	store, _ := modelstore.Open(cfg.Store)
-	_, err := trainer.Run(context.Background(), cfg, data(replay.Synthetic(1, 50, start, time.Minute, 1)...), store, zap.NewNop(), nil)
+	_, err := trainer.Run(context.Background(), cfg, data(replay.Synthetic(1, 50, start, time.Minute, 1)...), store, nil, zap.NewNop(), nil)
 	if !errors.Is(err, trainer.ErrNoData) {
 		t.Fatalf("err = %v, want ErrNoData", err)
 	}
@@ -136,7 +136,7 @@ func TestGroupsAndLabels(t *testing.T) {
 	if d.Dropped["label window"] != 10 || len(d.Series[1].Values) != 390 {
 		t.Fatalf("label exclusion: dropped %v, %d left", d.Dropped, len(d.Series[1].Values))
 	}
-	sum, err := trainer.Run(context.Background(), cfg, d, nil, zap.NewNop(), nil)
+	sum, err := trainer.Run(context.Background(), cfg, d, nil, nil, zap.NewNop(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
