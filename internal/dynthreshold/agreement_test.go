@@ -130,7 +130,7 @@ func compareOnNAB(t testing.TB, s nabSeries) agreement {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(DefaultConfig(), prior)
+	d, err := New(TelemanomConfig(), prior)
 	if err != nil {
 		t.Fatal(err)
 	}
