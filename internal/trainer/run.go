@@ -106,6 +106,10 @@ func Run(ctx context.Context, cfg *Config, data *Data, store *modelstore.Store, 
 	sum := &Summary{Command: "train", Source: data.Source, Started: time.Now().UTC(), Dropped: data.Dropped}
 	groups := map[string][]model.Series{}
 	var names []string
+	router, err := detect.NewRouter(cfg.Routing, func() map[string]*model.Model { return nil })
+	if err != nil {
+		return sum, err
+	}
 	for _, s := range data.Series {
 		if len(s.Values) < cfg.MinReadings {
 			sum.Skipped = append(sum.Skipped, Skipped{ID: s.ID,
@@ -113,7 +117,7 @@ func Run(ctx context.Context, cfg *Config, data *Data, store *modelstore.Store, 
 			logger.Warn("series skipped: too little data", zap.String("series", s.ID), zap.Int("readings", len(s.Values)))
 			continue
 		}
-		name := groupName(cfg, s.ID)
+		name := groupName(cfg, router, s.ID, data.Tags[s.ID])
 		if name == "" {
 			sum.Skipped = append(sum.Skipped, Skipped{ID: s.ID, Reason: "no route or default model applies"})
 			continue
@@ -151,14 +155,11 @@ func Run(ctx context.Context, cfg *Config, data *Data, store *modelstore.Store, 
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// groupName returns the model a series trains, as the consumer would route
-// it (tags are not known when training: tag routes do not apply).
-func groupName(cfg *Config, id string) string {
-	r, err := detect.NewRouter(cfg.Routing, func() map[string]*model.Model { return nil })
-	if err != nil {
-		return ""
-	}
-	name := r.Name(id, nil)
+// groupName returns the model a series trains, as the consumer routes it
+// (tag routes use the tags of the series' first reading; series read from
+// files have none).
+func groupName(cfg *Config, r *detect.Router, id string, tags map[string]string) string {
+	name := r.Name(id, tags)
 	if cfg.PerSeries && name == cfg.Routing.Default {
 		n := strings.Trim(unsafeName.ReplaceAllString(id, "_"), "._-")
 		if len(n) > 100 {

@@ -41,7 +41,10 @@ type Data struct {
 	// Dropped counts readings left out by reason: "episode", "label",
 	// "dead-lettered", "undecodable".
 	Dropped map[string]int
-	Source  string
+	// Tags holds the tags of each series' first reading (Kafka mode), for
+	// tag routes.
+	Tags   map[string]map[string]string
+	Source string
 }
 
 // Decoder is what the trainer needs of avrocodec.
@@ -306,6 +309,12 @@ func LoadKafka(ctx context.Context, client *kafka.Client, dec Decoder, cfg *Conf
 				s = &model.Series{ID: r.SeriesID}
 				bySeries[r.SeriesID] = s
 				ids = append(ids, r.SeriesID)
+				if len(r.Tags) > 0 {
+					if d.Tags == nil {
+						d.Tags = map[string]map[string]string{}
+					}
+					d.Tags[r.SeriesID] = r.Tags
+				}
 			}
 			d.Read[r.SeriesID]++
 			if n := len(s.Times); n > 0 && !r.Time.After(s.Times[n-1]) {

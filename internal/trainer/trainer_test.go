@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/vigil-stream/vigil/internal/detect"
 	"github.com/vigil-stream/vigil/internal/model"
 	"github.com/vigil-stream/vigil/internal/modelstore"
 	"github.com/vigil-stream/vigil/internal/nab"
@@ -145,6 +146,25 @@ func TestGroupsAndLabels(t *testing.T) {
 		names = append(names, m.Name)
 	}
 	if strings.Join(names, ",") != "plant-1_pump_7,plant-2_fan" {
+		t.Fatalf("models %v", names)
+	}
+
+	// Routes group series as the consumer routes them, tags included.
+	cfg.PerSeries = false
+	routes, err := detect.ParseRoutes("glob:plant-1/*=>pumps;tag:kind=fan=>fans")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Routing.Routes = routes
+	d.Tags = map[string]map[string]string{"plant-2/fan": {"kind": "fan"}}
+	if sum, err = trainer.Run(context.Background(), cfg, d, nil, nil, zap.NewNop(), nil); err != nil {
+		t.Fatal(err)
+	}
+	names = names[:0]
+	for _, m := range sum.Models {
+		names = append(names, m.Name)
+	}
+	if strings.Join(names, ",") != "fans,pumps" {
 		t.Fatalf("models %v", names)
 	}
 }
