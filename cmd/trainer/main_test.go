@@ -44,7 +44,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad flag", []string{"train", "-nope"}, exitUsage, "flag provided but not defined"},
 		{"bad value", []string{"train", "-files=x", "-from=yesterday"}, exitUsage, "-from"},
 		{"no data", []string{"train", "-files=" + filepath.Join(dir, "missing.csv"), "-models.dir=" + models}, exitUsage, "no training data"},
-		{"too little data", append([]string{"train", "-min-readings=5000"}, common[:]...), exitUsage, "no series with at least 5000"},
+		{"too little data", append([]string{"train", "-min-readings=5000"}, common...), exitUsage, "no series with at least 5000"},
 		{"dry run", append([]string{"train", "-dry-run"}, common...), exitOK, `"decision": "not published (dry run)"`},
 		{"first run promotes", append([]string{"train", "-report=" + filepath.Join(dir, "r.html")}, common...), exitOK, `"decision": "promoted"`},
 		{"rollback without an older version", []string{"rollback", "-model=default", "-models.dir=" + models}, exitFailure, "no version older"},
