@@ -89,7 +89,8 @@ func (l *StringList) Set(s string) error {
 }
 
 // Parse parses args into fs, then applies the VIGIL_ environment variables
-// to the flags not given (see ApplyEnv).
+// to the flags not given (see ApplyEnv). Binaries use Load, which adds the
+// configuration file and -print-config.
 func Parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
