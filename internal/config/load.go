@@ -81,6 +81,8 @@ type Effective struct {
 	sources map[string]Source
 	raw     map[string]string // the last string each flag was set from
 	unknown []string          // VIGIL_ variables that match no flag
+	// secretEnv are the set variables components read secrets from.
+	secretEnv []string
 }
 
 // Load is Loader{}.Load: it loads fs from args, the process environment
@@ -102,9 +104,11 @@ func Load(fs *flag.FlagSet, args []string) (*Effective, error) {
 // Errors wrap flag.ErrHelp when help was asked for.
 //
 // Environment variables with the VIGIL_ prefix that match no flag are not
-// errors (containers share one environment between binaries, and tests and
-// the Kafka connection read some directly); Effective.UnknownEnv lists them
-// and -print-config shows their names.
+// errors: containers share one environment between binaries whose flags
+// differ, tests and scripts read some (VIGIL_KAFKA_PORT), and components
+// read secrets from some directly (VIGIL_KAFKA_SASL_PASSWORD, the fallback
+// of -kafka.sasl.password-file). Effective.UnknownEnv lists them and
+// -print-config shows their names, never their values.
 func (l Loader) Load(fs *flag.FlagSet, args []string) (*Effective, error) {
 	lookup, environ := l.LookupEnv, l.Environ
 	if lookup == nil {
@@ -149,7 +153,7 @@ func (l Loader) Load(fs *flag.FlagSet, args []string) (*Effective, error) {
 			return nil, err
 		}
 	}
-	e.unknown = unknownEnv(fs, environ())
+	e.unknown, e.secretEnv = checkEnv(fs, environ())
 	return e, nil
 }
 
@@ -357,20 +361,42 @@ func checkNames(fs *flag.FlagSet) error {
 	return errors.Join(errs...)
 }
 
-// unknownEnv lists the VIGIL_ variables of environ that match no flag of
-// fs, sorted.
-func unknownEnv(fs *flag.FlagSet, environ []string) []string {
+// secretFileEnv is the variable a component reads a secret from when the
+// flag f, "<secret>-file", names no file: kafka.sasl.password-file falls
+// back to VIGIL_KAFKA_SASL_PASSWORD. It is "" for other flags.
+func secretFileEnv(f *flag.Flag) string {
+	base, ok := strings.CutSuffix(f.Name, "-file")
+	if !ok || !IsSecret(&flag.Flag{Name: base}) {
+		return ""
+	}
+	return EnvName(base)
+}
+
+// checkEnv sorts the VIGIL_ variables of environ: those that match no flag
+// of fs (unknown), and the secrets read directly by components (see
+// secretFileEnv) that are set.
+func checkEnv(fs *flag.FlagSet, environ []string) (unknown, secretsSet []string) {
 	known := map[string]bool{}
-	fs.VisitAll(func(f *flag.Flag) { known[EnvName(f.Name)] = true })
-	var out []string
+	secret := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) {
+		known[EnvName(f.Name)] = true
+		if v := secretFileEnv(f); v != "" {
+			secret[v] = true
+		}
+	})
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, Prefix) && !known[k] {
-			out = append(out, k)
+		switch {
+		case !strings.HasPrefix(k, Prefix) || known[k]:
+		case secret[k]:
+			secretsSet = append(secretsSet, k)
+		default:
+			unknown = append(unknown, k)
 		}
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(unknown)
+	sort.Strings(secretsSet)
+	return unknown, secretsSet
 }
 
 // File is the configuration file that was read, or "".
@@ -384,7 +410,9 @@ func (e *Effective) PrintRequested() bool { return e.print }
 func (e *Effective) Source(name string) Source { return e.sources[name] }
 
 // UnknownEnv lists the VIGIL_ environment variables that match no flag,
-// sorted. They are ignored.
+// sorted: this command ignores them. The variables of secrets that
+// components read directly (VIGIL_KAFKA_SASL_PASSWORD, the fallback of
+// -kafka.sasl.password-file) are not listed.
 func (e *Effective) UnknownEnv() []string { return e.unknown }
 
 // isBool reports whether f is a boolean flag (given without a value).

@@ -21,6 +21,9 @@ func (e *Effective) WriteYAML(w io.Writer) error {
 	if e.file != "" {
 		head = append(head, "Configuration file: "+e.file+" ("+e.sources[ConfigFlag].String()+").")
 	}
+	if len(e.secretEnv) > 0 {
+		head = append(head, "Secrets set in the environment (not shown): "+strings.Join(e.secretEnv, ", ")+".")
+	}
 	if len(e.unknown) > 0 {
 		head = append(head, "Ignored, no such setting: "+strings.Join(e.unknown, ", ")+".")
 	}
