@@ -8,9 +8,10 @@
 //	consumer -kafka.brokers=kafka:9092 -stream.topics=sensors -models.dir=/models
 //
 // Every flag can also be set by its VIGIL_… environment variable
-// (-stream.topics is VIGIL_STREAM_TOPICS). Exit codes: 0 after a clean
-// shutdown (SIGTERM or SIGINT), 1 on a runtime failure, 2 on bad
-// configuration.
+// (-stream.topics is VIGIL_STREAM_TOPICS) and in the YAML file named by
+// -config (docs/configuration.md); -print-config prints the effective
+// configuration and exits. Exit codes: 0 after a clean shutdown (SIGTERM or
+// SIGINT), 1 on a runtime failure, 2 on bad configuration.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -38,48 +40,81 @@ import (
 	"github.com/vigil-stream/vigil/internal/stream"
 )
 
-func main() { os.Exit(run(os.Args[1:])) }
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-func run(args []string) int {
-	var (
-		logCfg    logging.Config
-		kafkaCfg  kafkaconn.Config
-		streamCfg stream.Config
-		codecCfg  avrocodec.Config
-		detectCfg detect.Config
-		routing   detect.Routing
-		storeCfg  modelstore.Config
-		adminCfg  admin.Config
-		poll      time.Duration
-	)
+// settings is the consumer's configuration: the configs of its components.
+type settings struct {
+	log     logging.Config
+	kafka   kafkaconn.Config
+	stream  stream.Config
+	codec   avrocodec.Config
+	detect  detect.Config
+	routing detect.Routing
+	store   modelstore.Config
+	admin   admin.Config
+	poll    time.Duration
+}
+
+// flags registers every flag of the consumer on a new FlagSet; run and the
+// generated example configuration (deploy/config/vigil.example.yaml) share
+// it.
+func flags(s *settings) *flag.FlagSet {
 	fs := flag.NewFlagSet("consumer", flag.ContinueOnError)
-	logCfg.RegisterFlags(fs)
-	kafkaCfg.RegisterFlags(fs, "kafka.")
-	streamCfg.RegisterFlags(fs)
-	codecCfg.RegisterFlags(fs)
-	detectCfg.RegisterFlags(fs)
-	routing.RegisterFlags(fs)
-	storeCfg.RegisterFlags(fs)
-	adminCfg.RegisterFlags(fs)
-	fs.DurationVar(&poll, "models.poll", 10*time.Second, "How often the model store is checked for promoted versions.")
-	if err := config.Parse(fs, args); err != nil {
+	s.log.RegisterFlags(fs)
+	s.kafka.RegisterFlags(fs, "kafka.")
+	s.stream.RegisterFlags(fs)
+	s.codec.RegisterFlags(fs)
+	s.detect.RegisterFlags(fs)
+	s.routing.RegisterFlags(fs)
+	s.store.RegisterFlags(fs)
+	s.admin.RegisterFlags(fs)
+	fs.DurationVar(&s.poll, "models.poll", 10*time.Second, "How often the model store is checked for promoted versions.")
+	return fs
+}
+
+// validate checks the settings; the errors of every component are joined.
+func (s *settings) validate() error {
+	err := config.Validate(&s.log, &s.kafka, &s.stream, &s.codec, &s.detect, &s.routing, &s.store, &s.admin)
+	if s.poll <= 0 {
+		err = errors.Join(err, errors.New("models.poll must be positive"))
+	}
+	return err
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var s settings
+	fs := flags(&s)
+	fs.SetOutput(stderr)
+	eff, err := config.Load(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintln(os.Stderr, "consumer:", err)
+		fmt.Fprintln(stderr, "consumer:", err)
 		return 2
 	}
-	if err := config.Validate(&logCfg, &kafkaCfg, &streamCfg, &codecCfg, &detectCfg, &routing, &storeCfg, &adminCfg); err != nil {
-		fmt.Fprintln(os.Stderr, "consumer: invalid configuration:", err)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "consumer: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	if poll <= 0 {
-		fmt.Fprintln(os.Stderr, "consumer: invalid configuration: models.poll must be positive")
+	if eff.PrintRequested() {
+		if err := eff.WriteYAML(stdout); err != nil {
+			fmt.Fprintln(stderr, "consumer:", err)
+			return 1
+		}
+	}
+	if err := s.validate(); err != nil {
+		fmt.Fprintln(stderr, "consumer: invalid configuration:", err)
 		return 2
 	}
-	log, err := logging.New(logCfg, os.Stderr)
+	if eff.PrintRequested() {
+		return 0
+	}
+	logCfg, kafkaCfg, streamCfg, codecCfg, detectCfg, routing, storeCfg, adminCfg, poll :=
+		s.log, s.kafka, s.stream, s.codec, s.detect, s.routing, s.store, s.admin, s.poll
+	log, err := logging.New(logCfg, stderr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "consumer:", err)
+		fmt.Fprintln(stderr, "consumer:", err)
 		return 2
 	}
 	defer func() { _ = log.Sync() }()
