@@ -5,7 +5,9 @@
 //	replay -kafka.brokers=127.0.0.1:19092 -replay.topic=sensors \
 //	       -replay.files=testdata/nab/data -replay.rate=2000
 //
-// Every flag can also be set by its VIGIL_… environment variable.
+// Every flag can also be set by its VIGIL_… environment variable and in the
+// YAML file named by -config (docs/configuration.md); -print-config prints
+// the effective configuration and exits.
 package main
 
 import (
@@ -13,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -24,34 +27,59 @@ import (
 	"github.com/vigil-stream/vigil/internal/replay"
 )
 
-func main() { os.Exit(run(os.Args[1:])) }
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-func run(args []string) int {
-	var (
-		logCfg   logging.Config
-		kafkaCfg kafkaconn.Config
-		codecCfg avrocodec.Config
-		cfg      replay.Config
-	)
+// settings is the configuration of replay.
+type settings struct {
+	log    logging.Config
+	kafka  kafkaconn.Config
+	codec  avrocodec.Config
+	replay replay.Config
+}
+
+// flags registers every flag of replay on a new FlagSet.
+func flags(s *settings) *flag.FlagSet {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	logCfg.RegisterFlags(fs)
-	kafkaCfg.RegisterFlags(fs, "kafka.")
-	codecCfg.RegisterFlags(fs)
-	cfg.RegisterFlags(fs)
-	if err := config.Parse(fs, args); err != nil {
+	s.log.RegisterFlags(fs)
+	s.kafka.RegisterFlags(fs, "kafka.")
+	s.codec.RegisterFlags(fs)
+	s.replay.RegisterFlags(fs)
+	return fs
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var s settings
+	fs := flags(&s)
+	fs.SetOutput(stderr)
+	eff, err := config.Load(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintln(os.Stderr, "replay:", err)
+		fmt.Fprintln(stderr, "replay:", err)
 		return 2
 	}
-	if err := config.Validate(&logCfg, &kafkaCfg, &codecCfg, &cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "replay:", err)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "replay: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	log, err := logging.New(logCfg, os.Stderr)
+	if eff.PrintRequested() {
+		if err := eff.WriteYAML(stdout); err != nil {
+			fmt.Fprintln(stderr, "replay:", err)
+			return 1
+		}
+	}
+	if err := config.Validate(&s.log, &s.kafka, &s.codec, &s.replay); err != nil {
+		fmt.Fprintln(stderr, "replay:", err)
+		return 2
+	}
+	if eff.PrintRequested() {
+		return 0
+	}
+	logCfg, kafkaCfg, codecCfg, cfg := s.log, s.kafka, s.codec, s.replay
+	log, err := logging.New(logCfg, stderr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "replay:", err)
+		fmt.Fprintln(stderr, "replay:", err)
 		return 2
 	}
 	defer func() { _ = log.Sync() }()
