@@ -24,6 +24,7 @@ build: ## Build every binary into bin/.
 test: ## Everything: start a local Kafka broker, go vet, all tests with -race (Kafka integration included), stop the broker.
 	@was_up=0; scripts/kafka.sh status >/dev/null 2>&1 && was_up=1; \
 	addr=$$(scripts/kafka.sh up) || exit 1; \
+	eval "$$(scripts/kafka.sh tls-env)"; \
 	status=0; \
 	echo "go vet $(PKGS)"; $(GO) vet $(PKGS) || status=$$?; \
 	if [ $$status -eq 0 ]; then \
