@@ -1,6 +1,7 @@
 package kafkaconn
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
 
 	"github.com/vigil-stream/vigil/internal/config"
 )
@@ -18,19 +20,43 @@ type Config struct {
 	Brokers config.StringList `yaml:"brokers"`
 	// ClientID names this process to the brokers (quotas, logs). Default vigil.
 	ClientID string `yaml:"client_id"`
-	// DialTimeout bounds connecting to a broker. Default 10s.
+	// DialTimeout bounds connecting to a broker, TLS handshake included.
+	// Default 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// TLS encrypts the connections. Default off.
+	TLS TLSConfig `yaml:"tls"`
+	// SASL authenticates this client. Default off.
+	SASL SASLConfig `yaml:"sasl"`
+
+	prefix string    // the flag prefix, for error messages; "kafka." when unset
+	built  *security // what Validate built from TLS and SASL
 }
 
-// RegisterFlags registers the connection flags under prefix (e.g. "kafka.").
+// security is the TLS configuration and SASL mechanism built from a
+// Config, or the error that prevented it.
+type security struct {
+	tls  *tls.Config
+	sasl sasl.Mechanism
+	err  error
+}
+
+// RegisterFlags registers the connection flags under prefix (e.g. "kafka."),
+// TLS and SASL included. The SASL password has no flag: see
+// SASLConfig.Password.
 func (c *Config) RegisterFlags(f *flag.FlagSet, prefix string) {
+	c.prefix = prefix
 	c.Brokers = config.StringList{"127.0.0.1:9092"}
 	f.Var(&c.Brokers, prefix+"brokers", "Kafka bootstrap brokers, comma-separated host:port.")
 	f.StringVar(&c.ClientID, prefix+"client-id", "vigil", "Client id sent to the brokers.")
-	f.DurationVar(&c.DialTimeout, prefix+"dial-timeout", 10*time.Second, "Timeout for connecting to a broker.")
+	f.DurationVar(&c.DialTimeout, prefix+"dial-timeout", 10*time.Second, "Timeout for connecting to a broker (TLS handshake included).")
+	c.registerSecurityFlags(f, prefix)
 }
 
-// Validate checks the broker addresses.
+// Validate checks the broker addresses and the TLS and SASL settings: the
+// files they name are read (CA, client certificate and key, password), the
+// mechanism must be known, and SASL needs a user and a password. It builds
+// the TLS configuration and SASL mechanism that Dialer and Transport use,
+// so call it after the flags and environment are applied.
 func (c *Config) Validate() error {
 	if len(c.Brokers) == 0 {
 		return errors.New("kafka.brokers: at least one broker is required")
@@ -43,17 +69,36 @@ func (c *Config) Validate() error {
 	if c.DialTimeout <= 0 {
 		return errors.New("kafka.dial-timeout must be positive")
 	}
+	tc, mech, err := c.buildSecurity()
+	if err != nil {
+		return err
+	}
+	c.built = &security{tls: tc, sasl: mech}
 	return nil
 }
 
-// Dialer returns the dialer for connections made by the consumer group.
-func (c *Config) Dialer() *kafka.Dialer {
-	return &kafka.Dialer{ClientID: c.ClientID, Timeout: c.DialTimeout, DualStack: true}
+// security returns what Validate built, building it now for a Config that
+// was not validated (a build error then fails every connection).
+func (c *Config) security() *security {
+	if c.built == nil {
+		tc, mech, err := c.buildSecurity()
+		c.built = &security{tls: tc, sasl: mech, err: err}
+	}
+	return c.built
 }
 
-// Transport returns a transport for clients and writers.
+// Dialer returns the dialer for connections made by the consumer group,
+// with the TLS and SASL settings.
+func (c *Config) Dialer() *kafka.Dialer {
+	s := c.security()
+	return &kafka.Dialer{ClientID: c.ClientID, Timeout: c.DialTimeout, DialFunc: c.dialFunc(s), SASLMechanism: s.sasl}
+}
+
+// Transport returns a transport for clients and writers, with the TLS and
+// SASL settings.
 func (c *Config) Transport() *kafka.Transport {
-	return &kafka.Transport{ClientID: c.ClientID, DialTimeout: c.DialTimeout, MetadataTTL: 30 * time.Second}
+	s := c.security()
+	return &kafka.Transport{ClientID: c.ClientID, DialTimeout: c.DialTimeout, MetadataTTL: 30 * time.Second, Dial: c.dialFunc(s), SASL: s.sasl}
 }
 
 // Client returns an admin and data-plane client with the given request
