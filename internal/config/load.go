@@ -100,7 +100,8 @@ func Load(fs *flag.FlagSet, args []string) (*Effective, error) {
 // The file is a nested YAML mapping whose leaf paths, joined with '.', are
 // flag names (see docs/configuration.md). A key that names no flag, a value
 // the flag rejects and a key given twice are errors naming the file, the
-// line and the key, even when the key is overridden by a flag or variable.
+// line and the key, even when the key is overridden by a flag or variable
+// (values of flags made with flag.Func are only checked when used).
 // Errors wrap flag.ErrHelp when help was asked for.
 //
 // Environment variables with the VIGIL_ prefix that match no flag are not
@@ -260,7 +261,12 @@ func (e *Effective) walk(path, prefix string, m *yaml.Node, seen map[string]int,
 			continue
 		}
 		if _, set := e.sources[name]; set {
-			continue // the command line or the environment wins
+			// The command line or the environment wins; the value is
+			// still checked where that has no side effect.
+			if err := tryValue(f, s); err != nil {
+				*errs = append(*errs, fmt.Errorf("%s: %w", where, setError(e.fs, f, s, err)))
+			}
+			continue
 		}
 		if err := e.fs.Set(name, s); err != nil {
 			*errs = append(*errs, fmt.Errorf("%s: %w", where, setError(e.fs, f, s, err)))
@@ -269,6 +275,27 @@ func (e *Effective) walk(path, prefix string, m *yaml.Node, seen map[string]int,
 		e.sources[name] = Source{Kind: FromFile, File: path, Line: k.Line}
 		e.raw[name] = s
 	}
+}
+
+// tryValue checks that f would accept s, without setting f, by setting a
+// new zero value of f's type: possible for flag values that point to a
+// plain type (the flag package's int, duration, bool..., StringList), and
+// skipped (nil) for others, such as flag.Func, whose Set has effects.
+func tryValue(f *flag.Flag, s string) (err error) {
+	t := reflect.TypeOf(f.Value)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() == reflect.Struct {
+		return nil
+	}
+	v, ok := reflect.New(t.Elem()).Interface().(flag.Value)
+	if !ok {
+		return nil
+	}
+	defer func() {
+		if recover() != nil {
+			err = nil
+		}
+	}()
+	return v.Set(s)
 }
 
 // scalar returns the flag string of a YAML value: a scalar as written

@@ -287,6 +287,37 @@ func TestOverriddenKeysStillChecked(t *testing.T) {
 	}
 }
 
+// TestOverriddenValuesStillChecked: a bad value in the file is an error
+// even when the environment overrides it, for the flag kinds whose values
+// can be checked without setting them.
+func TestOverriddenValuesStillChecked(t *testing.T) {
+	tests := []struct {
+		name, file, env, want string
+	}{
+		{"int", "threshold.episode.quiet: lots\n", "VIGIL_THRESHOLD_EPISODE_QUIET", `threshold.episode.quiet: invalid value "lots"`},
+		{"duration (overridden by a flag)", "stream.fetch-max-wait: 5\n", "VIGIL_THRESHOLD_FIXED", "stream.fetch-max-wait: invalid value"},
+		{"bool", "threshold.inverse: maybe\n", "VIGIL_THRESHOLD_INVERSE", "threshold.inverse: invalid value"},
+		{"list", "kafka.brokers: [a:1, {b: 2}]\n", "VIGIL_KAFKA_BROKERS", "kafka.brokers: line 1: list items must be plain values"},
+		{"func flags are not tried", "codec.framing: bad\n", "VIGIL_CODEC_FRAMING", ""},
+		{"good values pass", "threshold.episode.quiet: 5\nstream.fetch-max-wait: 1s\n", "VIGIL_THRESHOLD_EPISODE_QUIET", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSettings()
+			_, err := env(map[string]string{"VIGIL_CONFIG": writeFile(t, tc.file), tc.env: "1"}).Load(s.fs, []string{"-stream.fetch-max-wait=1s"})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestMissingFile(t *testing.T) {
 	s := newSettings()
 	_, err := env(map[string]string{"VIGIL_CONFIG": "/nonexistent/vigil.yaml"}).Load(s.fs, nil)
