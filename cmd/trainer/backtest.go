@@ -26,7 +26,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	logCfg.RegisterFlags(fs)
 	cfg.RegisterFlags(fs)
 	fs.StringVar(&sum, "summary", "", "Write the JSON summary to this file instead of stdout.")
-	if code, ok := parse(fs, args, stderr, &logCfg, &cfg); !ok {
+	if code, ok := parse(fs, args, stdout, stderr, &logCfg, &cfg); !ok {
 		return code
 	}
 	log, err := logging.New(logCfg, stderr)
@@ -119,10 +119,13 @@ func writeSummary(path string, stdout io.Writer, v any, stderr io.Writer) int {
 	return exitOK
 }
 
-// parse parses args and validates the configs; ok is false with the exit
-// code to return when the arguments are bad or help was asked for.
-func parse(fs *flag.FlagSet, args []string, stderr io.Writer, cfgs ...config.Validator) (int, bool) {
-	if err := config.Parse(fs, args); err != nil {
+// parse loads the configuration (args, VIGIL_ variables, the -config
+// file; see config.Load) and validates the configs; ok is false with the
+// exit code to return when the configuration is bad, help was asked for,
+// or -print-config printed it (exit 0 when valid).
+func parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, cfgs ...config.Validator) (int, bool) {
+	eff, err := config.Load(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}
@@ -133,9 +136,18 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer, cfgs ...config.Val
 		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", fs.Name(), fs.Args())
 		return exitUsage, false
 	}
+	if eff.PrintRequested() {
+		if err := eff.WriteYAML(stdout); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+			return exitFailure, false
+		}
+	}
 	if err := config.Validate(cfgs...); err != nil {
 		fmt.Fprintf(stderr, "%s: invalid configuration: %v\n", fs.Name(), err)
 		return exitUsage, false
+	}
+	if eff.PrintRequested() {
+		return exitOK, false
 	}
 	return 0, true
 }

@@ -25,7 +25,7 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	store.RegisterFlags(fs)
 	fs.StringVar(&name, "model", "", "Model to roll back (required).")
 	fs.Int64Var(&to, "to", 0, "Version to promote again; 0: the newest version older than the one in service.")
-	if code, ok := parse(fs, args, stderr, &kafkaCfg, &store); !ok {
+	if code, ok := parse(fs, args, stdout, stderr, &kafkaCfg, &store); !ok {
 		return code
 	}
 	if name == "" {

@@ -29,13 +29,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		codecCfg avrocodec.Config
 		cfg      trainer.Config
 	)
-	fs := flag.NewFlagSet("trainer train", flag.ContinueOnError)
+	fs := trainFlags(&logCfg, &kafkaCfg, &codecCfg, &cfg)
 	fs.SetOutput(stderr)
-	logCfg.RegisterFlags(fs)
-	kafkaCfg.RegisterFlags(fs, "kafka.")
-	codecCfg.RegisterFlags(fs)
-	cfg.RegisterFlags(fs)
-	if code, ok := parse(fs, args, stderr, &logCfg, &kafkaCfg, &codecCfg, &cfg); !ok {
+	if code, ok := parse(fs, args, stdout, stderr, &logCfg, &kafkaCfg, &codecCfg, &cfg); !ok {
 		return code
 	}
 	log, err := logging.New(logCfg, stderr)
@@ -114,6 +110,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitNoPromoted
 	}
 	return exitOK
+}
+
+// trainFlags registers every flag of `trainer train` on a new FlagSet; the
+// generated deploy/config/trainer.example.yaml shares it.
+func trainFlags(logCfg *logging.Config, kafkaCfg *kafkaconn.Config, codecCfg *avrocodec.Config, cfg *trainer.Config) *flag.FlagSet {
+	fs := flag.NewFlagSet("trainer train", flag.ContinueOnError)
+	logCfg.RegisterFlags(fs)
+	kafkaCfg.RegisterFlags(fs, "kafka.")
+	codecCfg.RegisterFlags(fs)
+	cfg.RegisterFlags(fs)
+	return fs
 }
 
 func newCodec(cfg avrocodec.Config, log *zap.Logger) (*avrocodec.Codec, error) {
