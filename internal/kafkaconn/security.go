@@ -50,10 +50,11 @@ type SASLConfig struct {
 	// PasswordFile is a file holding the password (one trailing newline
 	// is ignored), e.g. a mounted Kubernetes Secret. Default "".
 	PasswordFile string `yaml:"password_file"`
-	// Password is the password itself. It has no flag, so that it never
-	// has to appear on a command line: set it in a YAML file, or through
-	// the environment variable VIGIL_KAFKA_SASL_PASSWORD (read when neither
-	// Password nor PasswordFile is set). Secret: masked by Redacted.
+	// Password is the password itself, for programs that build a Config
+	// in code. It has no flag, so that it never appears on a command line:
+	// the binaries take it from PasswordFile or, when neither is set, from
+	// the environment variable VIGIL_KAFKA_SASL_PASSWORD (the flag prefix
+	// in upper case, then SASL_PASSWORD). Secret: masked by Redacted.
 	Password Secret `yaml:"password"`
 }
 
