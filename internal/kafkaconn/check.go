@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -118,24 +119,23 @@ func (c *Config) timeout() time.Duration {
 // classify wraps err, from a connection to addr, in its failure class with
 // a hint, unless it already carries one.
 func (c *Config) classify(addr string, err error) error {
-	for _, class := range []error{ErrUnreachable, ErrTLS, ErrAuth, ErrProtocolMismatch, ErrTimeout} {
-		if errors.Is(err, class) {
-			return err
-		}
+	var ce *connError
+	if errors.As(err, &ce) {
+		return ce // without kafka-go's "failed to dial: …" around it
 	}
 	mech := c.SASL.Mechanism
 	switch {
 	case errors.Is(err, kafka.SASLAuthenticationFailed):
-		return fmt.Errorf("%w: broker %s: wrong credentials for user %q (%s): check %s and the password (%s or %s): %w",
-			ErrAuth, addr, c.SASL.Username, mech, c.flagName("sasl.username"), c.flagName("sasl.password-file"), c.passwordEnv(), err)
+		return classed(ErrAuth, err, "broker %s: wrong credentials for user %q (%s): check %s and the password (%s or %s)",
+			addr, c.SASL.Username, mech, c.flagName("sasl.username"), c.flagName("sasl.password-file"), c.passwordEnv())
 	case errors.Is(err, kafka.UnsupportedSASLMechanism):
-		return fmt.Errorf("%w: broker %s: the listener does not enable SASL mechanism %s: check %s: %w",
-			ErrAuth, addr, mech, c.flagName("sasl.mechanism"), err)
+		return classed(ErrAuth, err, "broker %s: the listener does not enable SASL mechanism %s: check %s",
+			addr, mech, c.flagName("sasl.mechanism"))
 	case errors.Is(err, kafka.IllegalSASLState):
-		return fmt.Errorf("%w: broker %s: the listener does not use SASL: unset %s or use the SASL listener's port: %w",
-			ErrProtocolMismatch, addr, c.flagName("sasl.mechanism"), err)
+		return classed(ErrProtocolMismatch, err, "broker %s: the listener does not use SASL: unset %s or use the SASL listener's port",
+			addr, c.flagName("sasl.mechanism"))
 	case isTimeout(err):
-		return fmt.Errorf("%w: broker %s: no answer within %s: %w", ErrTimeout, addr, c.timeout(), err)
+		return classed(ErrTimeout, err, "broker %s: no answer within %s", addr, c.timeout())
 	}
 	return fmt.Errorf("broker %s: %w", addr, err)
 }
@@ -174,18 +174,18 @@ func (c *Config) dialFunc(s *security) func(context.Context, string, string) (ne
 		raw, err := d.DialContext(ctx, network, address)
 		if err != nil {
 			if isTimeout(err) {
-				return nil, fmt.Errorf("%w: broker %s: no TCP connection within %s: %w", ErrTimeout, address, timeout, err)
+				return nil, classed(ErrTimeout, err, "broker %s: no TCP connection within %s", address, timeout)
 			}
-			return nil, fmt.Errorf("%w: broker %s: %w", ErrUnreachable, address, err)
+			return nil, classed(ErrUnreachable, err, "broker %s", address)
 		}
 		if s.tls == nil {
 			return &sniffConn{Conn: raw, onFirst: func(b []byte, err error) error {
 				switch {
 				case len(b) >= 2 && (b[0] == 0x15 || b[0] == 0x16) && b[1] == 0x03:
-					return fmt.Errorf("%w: broker %s answered with TLS: the listener is TLS: set %s=true", ErrProtocolMismatch, address, tlsFlag)
+					return classed(ErrProtocolMismatch, nil, "broker %s answered with TLS: the listener is TLS: set %s=true", address, tlsFlag)
 				case err != nil && isClosed(err):
-					return fmt.Errorf("%w: broker %s closed the connection before answering: is the listener TLS (set %s=true) or SASL (set %s)? %w",
-						ErrProtocolMismatch, address, tlsFlag, saslFlag, err)
+					return classed(ErrProtocolMismatch, err, "broker %s closed the connection before answering: is the listener TLS (set %s=true) or SASL (set %s)?",
+						address, tlsFlag, saslFlag)
 				}
 				return nil
 			}}, nil
@@ -210,12 +210,12 @@ func (c *Config) dialFunc(s *security) func(context.Context, string, string) (ne
 			}
 			var op *net.OpError
 			if errors.As(err, &op) && op.Op == "remote error" {
-				return fmt.Errorf("%w: broker %s rejected this client after the TLS handshake (%s): the listener requires a client certificate its truststore accepts: set %s: %w",
-					ErrTLS, address, op.Err.Error(), certFlags, err)
+				return classed(ErrTLS, err, "broker %s rejected this client after the TLS handshake (%s): the listener requires a client certificate its truststore accepts: set %s",
+					address, op.Err.Error(), certFlags)
 			}
 			if isClosed(err) {
-				return fmt.Errorf("%w: broker %s closed the TLS connection before answering: does the listener require SASL (set %s) or a client certificate (set %s)? %w",
-					ErrProtocolMismatch, address, saslFlag, certFlags, err)
+				return classed(ErrProtocolMismatch, err, "broker %s closed the TLS connection before answering: does the listener require SASL (set %s) or a client certificate (set %s)?",
+					address, saslFlag, certFlags)
 			}
 			return nil
 		}}, nil
@@ -232,23 +232,53 @@ func classifyHandshake(address string, err error, tlsFlag, caFlag, nameFlag, cer
 	)
 	switch {
 	case errors.As(err, &unknown):
-		return fmt.Errorf("%w: broker %s: certificate signed by unknown authority: set %s to the CA that signed the broker's certificate: %w",
-			ErrTLS, address, caFlag, err)
+		return classed(ErrTLS, err, "broker %s: certificate signed by unknown authority: set %s to the CA that signed the broker's certificate",
+			address, caFlag)
 	case errors.As(err, &hostname):
-		return fmt.Errorf("%w: broker %s: the certificate is not valid for %q: set %s to a name it is valid for: %w",
-			ErrTLS, address, hostname.Host, nameFlag, err)
+		return classed(ErrTLS, err, "broker %s: the certificate is not valid for %q: set %s to a name it is valid for",
+			address, hostname.Host, nameFlag)
 	case errors.As(err, &invalid):
-		return fmt.Errorf("%w: broker %s: invalid certificate: %w", ErrTLS, address, err)
+		return classed(ErrTLS, err, "broker %s: invalid certificate", address)
 	case errors.As(err, &op) && op.Op == "remote error":
-		return fmt.Errorf("%w: broker %s rejected the handshake (%s): does the listener require a client certificate (set %s)? %w",
-			ErrTLS, address, op.Err.Error(), certFlags, err)
+		return classed(ErrTLS, err, "broker %s rejected the handshake (%s): does the listener require a client certificate (set %s)?",
+			address, op.Err.Error(), certFlags)
 	case errors.As(err, &record) || isClosed(err):
-		return fmt.Errorf("%w: broker %s closed the connection during the TLS handshake: is the listener plaintext? use its TLS port or unset %s: %w",
-			ErrProtocolMismatch, address, tlsFlag, err)
+		return classed(ErrProtocolMismatch, err, "broker %s closed the connection during the TLS handshake: is the listener plaintext? use its TLS port or unset %s",
+			address, tlsFlag)
 	case isTimeout(err):
-		return fmt.Errorf("%w: broker %s: no TLS handshake within %s: is the listener TLS? %w", ErrTimeout, address, timeout, err)
+		return classed(ErrTimeout, err, "broker %s: no TLS handshake within %s: is the listener TLS?", address, timeout)
 	}
-	return fmt.Errorf("%w: broker %s: %w", ErrTLS, address, err)
+	return classed(ErrTLS, err, "broker %s", address)
+}
+
+// connError is a classified connection failure: its class, what is
+// probably wrong and what to change, and the underlying error.
+type connError struct {
+	class error
+	msg   string
+	err   error
+}
+
+func classed(class, err error, format string, args ...any) *connError {
+	return &connError{class: class, msg: fmt.Sprintf(format, args...), err: err}
+}
+
+func (e *connError) Error() string {
+	s := e.class.Error() + ": " + e.msg
+	switch {
+	case e.err == nil:
+		return s
+	case strings.HasSuffix(e.msg, "?"):
+		return s + " (" + e.err.Error() + ")"
+	}
+	return s + ": " + e.err.Error()
+}
+
+func (e *connError) Unwrap() []error {
+	if e.err == nil {
+		return []error{e.class}
+	}
+	return []error{e.class, e.err}
 }
 
 // sniffConn passes the first bytes the broker sends, or the error in their
