@@ -101,7 +101,7 @@ func Load(fs *flag.FlagSet, args []string) (*Effective, error) {
 // flag names (see docs/configuration.md). A key that names no flag, a value
 // the flag rejects and a key given twice are errors naming the file, the
 // line and the key, even when the key is overridden by a flag or variable
-// (values of flags made with flag.Func are only checked when used).
+// (values of flags made with flag.Func or flag.TextVar only when in force).
 // Errors wrap flag.ErrHelp when help was asked for.
 //
 // Environment variables with the VIGIL_ prefix that match no flag are not
