@@ -130,7 +130,7 @@ func compareOnNAB(t testing.TB, s nabSeries) agreement {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(TelemanomConfig(), prior)
+	d, err := New(DefaultConfig(), prior)
 	if err != nil {
 		t.Fatal(err)
 	}

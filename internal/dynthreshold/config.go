@@ -75,14 +75,14 @@ type Config struct {
 	Rule Rule `yaml:"rule"`
 
 	// Window geometry: the threshold is recomputed every Batch readings
-	// (default 70) over the last h = Batch·Windows readings (default 15
-	// batches, h = 1,050; Telemanom 30, h = 2,100).
+	// (default 70) over the last h = Batch·Windows readings (default 30
+	// batches, h = 2,100).
 	Batch   int `yaml:"batch"`
 	Windows int `yaml:"windows"`
 
-	SmoothingSpan int     `yaml:"smoothing_span"` // EWMA span of the errors (10; Telemanom 105)
+	SmoothingSpan int     `yaml:"smoothing_span"` // EWMA span of the errors (105)
 	ErrorBuffer   int     `yaml:"error_buffer"`   // Telemanom's error_buffer (100)
-	P             float64 `yaml:"p"`              // pruning separation (0.05; Telemanom 0.13)
+	P             float64 `yaml:"p"`              // pruning separation (0.13)
 	MinSpread     float64 `yaml:"min_spread"`     // fraction of the values' 95th−5th percentile range (0.05)
 	MinError      float64 `yaml:"min_error"`      // absolute floor on a window's largest smoothed error (0.05)
 	Inverse       bool    `yaml:"inverse"`        // also flag drops, via inverted errors (true)
@@ -123,10 +123,10 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	c.Rule = RuleTelemanom
 	f.TextVar(&c.Rule, "threshold.rule", RuleTelemanom, "threshold rule: telemanom, percentile, meansigma, iqr or fixed")
 	f.IntVar(&c.Batch, "threshold.batch", 70, "readings between threshold recomputations (Telemanom batch_size)")
-	f.IntVar(&c.Windows, "threshold.windows", 15, "batches in the rolling window; h = batch × windows (Telemanom: 30, window_size 2,100)")
-	f.IntVar(&c.SmoothingSpan, "threshold.smoothing-span", 10, "EWMA span of the errors (Telemanom: 70 × 30 × 0.05 = 105); 1 disables smoothing")
+	f.IntVar(&c.Windows, "threshold.windows", 30, "batches in the rolling window; h = batch × windows (Telemanom window_size)")
+	f.IntVar(&c.SmoothingSpan, "threshold.smoothing-span", 105, "EWMA span of the errors (Telemanom: 70 × 30 × 0.05); 1 disables smoothing")
 	f.IntVar(&c.ErrorBuffer, "threshold.error-buffer", 100, "readings grouped around an exceedance (Telemanom error_buffer)")
-	f.Float64Var(&c.P, "threshold.prune-p", 0.05, "pruning: minimum relative drop between an anomaly's peak and the largest normal error (Telemanom p: 0.13)")
+	f.Float64Var(&c.P, "threshold.prune-p", 0.13, "pruning: minimum relative drop between an anomaly's peak and the largest normal error (Telemanom p)")
 	f.Float64Var(&c.MinSpread, "threshold.min-spread", 0.05, "flag only smoothed errors above this fraction of the window values' 95th−5th percentile range")
 	f.Float64Var(&c.MinError, "threshold.min-error", 0.05, "flag nothing in a window whose largest smoothed error is not above this (error units; Telemanom's values are scaled to [-1, 1]); 0 disables")
 	f.BoolVar(&c.Inverse, "threshold.inverse", true, "telemanom: also flag drops of the smoothed error (inverted errors)")
@@ -148,17 +148,6 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 func DefaultConfig() Config {
 	var c Config
 	c.RegisterFlags(flag.NewFlagSet("defaults", flag.ContinueOnError))
-	return c
-}
-
-// TelemanomConfig returns the defaults with Telemanom's published settings
-// where Vigil's differ: smoothing span 105, 30 batches (h = 2,100) and
-// pruning p = 0.13. Reference runs with those (DefaultReferenceParams);
-// Vigil's defaults react sooner (see docs/backtest.md for the measurements
-// behind them).
-func TelemanomConfig() Config {
-	c := DefaultConfig()
-	c.SmoothingSpan, c.Windows, c.P = 105, 30, 0.13
 	return c
 }
 

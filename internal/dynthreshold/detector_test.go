@@ -302,9 +302,7 @@ func TestStateRoundTrip(t *testing.T) {
 }
 
 func TestStateSize(t *testing.T) {
-	// Telemanom's window (h = 2,100) is twice the default's: the bound
-	// must hold for it.
-	d := mustNew(t, TelemanomConfig(), testPrior())
+	d := mustNew(t, DefaultConfig(), testPrior())
 	largest := 0
 	for _, r := range synthetic(5, 2300) {
 		d.Observe(r)
@@ -347,7 +345,7 @@ func TestConfig(t *testing.T) {
 	if err := fs.Parse([]string{"-threshold.rule=iqr", "-threshold.episode.quiet-for=5m"}); err != nil {
 		t.Fatal(err)
 	}
-	if c.Rule != RuleIQR || c.Episode.QuietFor != 5*time.Minute || c.History() != 1050 {
+	if c.Rule != RuleIQR || c.Episode.QuietFor != 5*time.Minute || c.History() != 2100 {
 		t.Fatalf("parsed %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -454,7 +452,7 @@ func TestValuesPercentile(t *testing.T) {
 // p: max/(1 − p).
 func TestClearThresholdAndPruning(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Batch, cfg.Windows, cfg.WarmUp, cfg.ErrorBuffer, cfg.SmoothingSpan, cfg.MinError, cfg.P = 10, 10, 50, 3, 1, 0, 0.13
+	cfg.Batch, cfg.Windows, cfg.WarmUp, cfg.ErrorBuffer, cfg.SmoothingSpan, cfg.MinError = 10, 10, 50, 3, 1, 0
 	d := mustNew(t, cfg, Prior{}) // no flags in warm-up
 	wave := func(i int) float64 { return 1 + 0.1*math.Sin(2*math.Pi*float64(i)/20) }
 	for i := 0; i < 100; i++ {

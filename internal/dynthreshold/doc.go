@@ -39,31 +39,18 @@
 // It follows the code where the paper is less precise; see Reference. It is
 // the oracle of the tests, not part of the serving path.
 //
-// # Defaults
-//
-// The streaming detector implements the same rules, but its defaults
-// react sooner than Telemanom's, which were chosen for spacecraft
-// telemetry: EWMA span 10 instead of 105, h = 1,050 (15 batches of 70)
-// instead of 2,100, and pruning p = 0.05 instead of 0.13; error buffer,
-// z grid, spread floor, minimum error and inversion are Telemanom's.
-// On the NAB subset of the backtest (docs/backtest.md) Telemanom's
-// settings find the anomaly of 13 of 25 labelled windows and alert
-// late in most of them; the defaults find 23. TelemanomConfig returns
-// Telemanom's settings, with which the agreement with the reference below
-// is measured.
-//
 // # The streaming detector
 //
 // Each reading is decided when it arrives, against the threshold in force,
 // which is recomputed after every Batch (70) readings over the last
 // min(readings, h) readings. Observe costs O(1); a recomputation costs
 // O(h + k log k + w log w) with k ≤ h/7.25 the readings beyond μ + 2.5σ
-// (Cantelli) and w = 15 the batches: the z search sorts only those k
+// (Cantelli) and w = 30 the batches: the z search sorts only those k
 // candidates and, as z decreases, adds them to a position bitmap whose
 // buffered runs are counted in one pass per z; the mean and σ without the
 // exceedances come from running sums. Values are kept per batch in sorted
 // order (only their distribution matters), so their 5th and 95th
-// percentiles merge w sorted batches with a heap.
+// percentiles merge 30 sorted batches with a heap.
 //
 // A reading is flagged upwards when e_s ≥ θ_up = max(ε, floor, cut) and
 // downwards (Telemanom's inverted errors) when 2μ − e_s ≥ θ_down =
@@ -155,19 +142,16 @@
 // normal error. The detector works on exactly these quantised values, so
 // decode(encode(s)) decides identically; the current reading's own e_s is
 // always the float64 accumulator. The encoding is versioned and
-// checksummed (see state.go); at h = 2,100 (Telemanom's window, twice the
-// default's) it is at most 9,600 bytes (29 batches: the oldest batch of a
-// full ring has left the next window and is not stored), about half that
-// at the default h = 1,050. In memory a Detector takes about 12 KB at
-// h = 2,100; the recomputation's working memory (about 70 KB at h = 2,100)
-// is taken from a pool shared by
+// checksummed (see state.go); at h = 2,100 it is at most 9,600 bytes (29
+// batches: the oldest batch of a full ring has left the next window and is
+// not stored). In memory a Detector takes about 12 KB; the recomputation's
+// working memory (about 70 KB at h = 2,100) is taken from a pool shared by
 // all detectors for the duration of a batch completion, so it is held once
 // per goroutine, not per series.
 //
 // # Agreement with the reference
 //
-// TestAgreementNAB runs both, with Telemanom's settings (TelemanomConfig
-// and DefaultReferenceParams), over the 18 series of
+// TestAgreementNAB runs both, with the defaults, over the 18 series of
 // testdata/nab, scaled to [−1, 1] per file, with the errors of the
 // persistence forecast ŷ_t = y_{t−1} standing in for the model and the
 // streaming Prior taken from the first 15 % of each series (NAB's
@@ -226,13 +210,12 @@
 // # Speed
 //
 // BenchmarkObserve is the amortised cost per reading, recomputations
-// included, with the defaults (h = 1,050, N = 70). Besides wall time
-// (ns/op) it reports the benchmark thread's CPU time (cpu-ns/op), which
-// does not depend on what else the machine runs. On one core of the
-// development machine (AMD EPYC, heavily shared at the time): telemanom
-// about 210 cpu-ns per reading (wall 0.9 µs under that load), percentile
-// 185, iqr 285, meansigma 112, fixed 80; 0 B/op and 0 allocs/op for every
-// rule. At Telemanom's h = 2,100 telemanom took about 310 cpu-ns (wall
-// 0.7–3.5 µs depending on the load). Encoding the state allocates
-// nothing; decoding allocates its buffers once (11.6 KB at h = 2,100).
+// included, at h = 2,100 and N = 70. Besides wall time (ns/op) it reports
+// the benchmark thread's CPU time (cpu-ns/op), which does not depend on
+// what else the machine runs. On one core of the development machine
+// (AMD EPYC, heavily shared at the time): telemanom about 310 cpu-ns per
+// reading (wall 0.7–3.5 µs depending on the load), percentile 185, iqr
+// 370, meansigma 120, fixed 77; 0 B/op and 0 allocs/op for every rule.
+// Encoding the state allocates nothing; decoding allocates its buffers
+// once (11.6 KB).
 package dynthreshold

@@ -36,7 +36,7 @@ func Example() {
 	restored, _ := dynthreshold.New(cfg, prior)
 	fmt.Println(restored.UnmarshalBinary(state) == nil, len(state) <= 10000)
 	// Output:
-	// reading 2500: episode 2500 opened (warm-up false)
-	// reading 2700: episode 2500 closed (warm-up false)
+	// reading 2502: episode 2502 opened (warm-up false)
+	// reading 2751: episode 2502 closed (warm-up false)
 	// true true
 }

@@ -226,7 +226,7 @@ func TestReferenceInvalid(t *testing.T) {
 // find_epsilon chooses, on windows with spikes, dips and plateaus.
 func TestSearchMatchesFindEpsilon(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	cfg := TelemanomConfig() // the reference's window, h = 2,100
+	cfg := DefaultConfig()
 	d, err := New(cfg, Prior{})
 	if err != nil {
 		t.Fatal(err)
