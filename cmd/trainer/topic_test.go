@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
 	"github.com/vigil-stream/vigil/internal/kafkatest"
@@ -41,7 +40,7 @@ func TestModelTopic(t *testing.T) {
 			t.Fatalf("train: exit %d\n%s\n%s", code, out, errs)
 		}
 	}
-	client := &kafka.Client{Addr: kafka.TCP(kafkatest.Brokers(t)...), Timeout: 10 * time.Second}
+	client := kafkatest.Client(t)
 	tw := modelstore.NewTopicWatcher(client, topic, zap.NewNop(), nil)
 	if err := tw.CatchUp(context.Background()); err != nil {
 		t.Fatal(err)

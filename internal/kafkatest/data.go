@@ -18,6 +18,7 @@ func Writer(t testing.TB) *kafka.Writer {
 	t.Helper()
 	w := &kafka.Writer{
 		Addr:         kafka.TCP(Brokers(t)...),
+		Transport:    transport,
 		Balancer:     kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll,
 		BatchTimeout: time.Millisecond,

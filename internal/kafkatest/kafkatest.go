@@ -44,8 +44,14 @@ func Brokers(t testing.TB) []string {
 	return brokers
 }
 
+// transport is shared by the helpers' clients. Its metadata expires fast:
+// kafka-go's default transport caches cluster metadata for 6 s and answers
+// metadata requests from that cache, so a topic another client has just
+// created would look unknown to the helpers.
+var transport = &kafka.Transport{MetadataTTL: 50 * time.Millisecond}
+
 func client(brokers []string) *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: transport}
 }
 
 // Client returns a kafka-go admin client for the test broker.

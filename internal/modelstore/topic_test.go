@@ -3,7 +3,6 @@ package modelstore_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -29,7 +28,7 @@ func TestTopicWatcher(t *testing.T) {
 	if err := modelstore.PublishTopic(ctx, w, topic, tinyModel(t, "fans", 7)); err != nil {
 		t.Fatal(err)
 	}
-	client := &kafka.Client{Addr: kafka.TCP(kafkatest.Brokers(t)...), Timeout: 10 * time.Second}
+	client := kafkatest.Client(t)
 	reg := prometheus.NewRegistry()
 	tw := modelstore.NewTopicWatcher(client, topic, zaptest.NewLogger(t), reg)
 	if err := tw.CatchUp(ctx); err != nil {

@@ -31,6 +31,12 @@ type Config struct {
 	// CreateChangelog creates ChangelogTopic (compacted, as many partitions
 	// as the largest input topic) when it does not exist. Default true.
 	CreateChangelog bool `yaml:"create_changelog"`
+	// CreateTopics creates every missing topic, inputs included, with
+	// CreatePartitions partitions (the changelog with as many as the
+	// largest input): for development and demos; in production topics
+	// are usually provisioned. Default false.
+	CreateTopics     bool `yaml:"create_topics"`
+	CreatePartitions int  `yaml:"create_partitions"`
 
 	// StartFrom is where a partition with no committed offset starts:
 	// earliest or latest. Default earliest.
@@ -68,6 +74,8 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.StringVar(&c.DLQTopic, "stream.dlq-topic", "vigil.dlq", "Dead-letter topic for records that cannot be processed.")
 	f.StringVar(&c.ChangelogTopic, "stream.changelog-topic", "vigil.state", "Compacted changelog topic of per-series state, co-partitioned with the inputs.")
 	f.BoolVar(&c.CreateChangelog, "stream.create-changelog", true, "Create the changelog topic (compacted) when it does not exist.")
+	f.BoolVar(&c.CreateTopics, "stream.create-topics", false, "Create every missing topic, inputs included (for development and demos).")
+	f.IntVar(&c.CreatePartitions, "stream.create-partitions", 4, "Partitions of the topics -stream.create-topics creates.")
 	f.StringVar(&c.StartFrom, "stream.start-from", "earliest", "Where partitions without a committed offset start: earliest or latest.")
 	f.IntVar(&c.FetchMaxBytes, "stream.fetch-max-bytes", 4<<20, "Maximum bytes of one fetch per partition.")
 	f.DurationVar(&c.FetchMaxWait, "stream.fetch-max-wait", 250*time.Millisecond, "Longest time the broker may hold a fetch when there is no data.")
@@ -100,6 +108,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StartFrom != "earliest" && c.StartFrom != "latest" {
 		errs = append(errs, fmt.Errorf("stream.start-from: %q is not earliest or latest", c.StartFrom))
+	}
+	if c.CreateTopics && c.CreatePartitions < 1 {
+		errs = append(errs, errors.New("stream.create-partitions must be at least 1"))
 	}
 	if c.FetchMaxBytes < 1024 {
 		errs = append(errs, errors.New("stream.fetch-max-bytes must be at least 1024"))

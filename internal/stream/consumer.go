@@ -241,39 +241,43 @@ func (c *Consumer) runGeneration(ctx, gctx context.Context, gen *kafka.Generatio
 
 // checkTopics fails fast, with a clear error, when an input or output topic
 // is missing or the changelog is not co-partitioned with the inputs; it
-// creates the changelog when allowed.
+// creates the changelog, and with CreateTopics every missing topic, when
+// allowed.
 func (c *Consumer) checkTopics(ctx context.Context) error {
-	want := slices.Clone([]string(c.cfg.Topics))
-	want = append(want, c.cfg.EventsTopic, c.cfg.DLQTopic, c.cfg.ChangelogTopic)
+	outputs := []string{c.cfg.EventsTopic, c.cfg.DLQTopic}
 	if c.cfg.ScoresTopic != "" {
-		want = append(want, c.cfg.ScoresTopic)
+		outputs = append(outputs, c.cfg.ScoresTopic)
 	}
+	want := append(slices.Clone([]string(c.cfg.Topics)), outputs...)
+	want = append(want, c.cfg.ChangelogTopic)
 	parts, err := c.partitionCounts(ctx, want)
 	if err != nil {
 		return err
+	}
+	if c.cfg.CreateTopics {
+		for _, t := range append(slices.Clone([]string(c.cfg.Topics)), outputs...) {
+			if parts[t] == 0 {
+				if err := c.createTopic(ctx, t, c.cfg.CreatePartitions, false); err != nil {
+					return err
+				}
+				parts[t] = c.cfg.CreatePartitions
+			}
+		}
 	}
 	maxIn := 0
 	for _, t := range c.cfg.Topics {
 		maxIn = max(maxIn, parts[t])
 	}
 	for _, t := range want {
-		if parts[t] > 0 || (t == c.cfg.ChangelogTopic && c.cfg.CreateChangelog) {
+		if parts[t] > 0 || (t == c.cfg.ChangelogTopic && (c.cfg.CreateChangelog || c.cfg.CreateTopics)) {
 			continue
 		}
-		return fmt.Errorf("topic %q does not exist: create it (see docker-compose.yml for the topics Vigil uses)", t)
+		return fmt.Errorf("topic %q does not exist: create it (see docker-compose.yml for the topics Vigil uses, or -stream.create-topics)", t)
 	}
 	if parts[c.cfg.ChangelogTopic] == 0 {
-		res, err := c.client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-			Topic: c.cfg.ChangelogTopic, NumPartitions: maxIn, ReplicationFactor: -1,
-			ConfigEntries: []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}},
-		}}})
-		if err == nil {
-			err = res.Errors[c.cfg.ChangelogTopic]
+		if err := c.createTopic(ctx, c.cfg.ChangelogTopic, maxIn, true); err != nil {
+			return err
 		}
-		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-			return fmt.Errorf("create changelog topic %q: %w", c.cfg.ChangelogTopic, err)
-		}
-		c.log.Info("created the changelog topic", zap.String("topic", c.cfg.ChangelogTopic), zap.Int("partitions", maxIn))
 		if parts, err = c.partitionCounts(ctx, []string{c.cfg.ChangelogTopic}); err != nil {
 			return err
 		}
@@ -282,6 +286,25 @@ func (c *Consumer) checkTopics(ctx context.Context) error {
 		return fmt.Errorf("changelog topic %q has %d partitions, fewer than the %d of the input topics: state is co-partitioned with the input, so it needs at least as many", c.cfg.ChangelogTopic, n, maxIn)
 	}
 	return nil
+}
+
+// createTopic creates a topic with the brokers' replication factor.
+func (c *Consumer) createTopic(ctx context.Context, name string, partitions int, compact bool) error {
+	tc := kafka.TopicConfig{Topic: name, NumPartitions: partitions, ReplicationFactor: -1}
+	if compact {
+		tc.ConfigEntries = []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}
+	}
+	res, err := c.client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{tc}})
+	if err == nil {
+		err = res.Errors[name]
+	}
+	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		return fmt.Errorf("create topic %q: %w", name, err)
+	}
+	c.log.Info("created a topic", zap.String("topic", name), zap.Int("partitions", partitions), zap.Bool("compacted", compact))
+	// Wait until it answers metadata with leaders.
+	_, err = c.partitionCounts(ctx, []string{name})
+	return err
 }
 
 // partitionCounts returns the number of partitions of each existing topic.

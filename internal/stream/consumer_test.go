@@ -157,3 +157,45 @@ func TestRestartResumesFromCheckpoint(t *testing.T) {
 	distinct, dups := checkSums(t, tp)
 	t.Logf("%d distinct outputs, %d duplicates after a restart", distinct, dups)
 }
+
+// TestCreateTopics lets the consumer create every missing topic.
+func TestCreateTopics(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	tp := topics{In: kafkatest.Name(t, "in"), Out: kafkatest.Name(t, "out"), DLQ: kafkatest.Name(t, "dlq"),
+		Scores: kafkatest.Name(t, "scores"), Changelog: kafkatest.Name(t, "state"), Partitions: 3}
+	t.Cleanup(func() {
+		for _, name := range []string{tp.In, tp.Out, tp.DLQ, tp.Scores, tp.Changelog} {
+			_ = kafkatest.DeleteTopic(context.Background(), brokers, name)
+		}
+	})
+	cfg, conn := testConfig(tp, kafkatest.Name(t, "group"))
+	cfg.CreateTopics, cfg.CreatePartitions = true, 3
+	c, err := stream.New(cfg, conn, sumFactory{out: tp.Out}, zaptest.NewLogger(t), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for c.Ready() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v", c.Ready())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{tp.In, tp.Out, tp.DLQ, tp.Scores, tp.Changelog} {
+		ends, err := kafkatest.PartitionEnds(context.Background(), brokers, name)
+		if err != nil || len(ends) != 3 {
+			t.Errorf("topic %s: %d partitions, %v", name, len(ends), err)
+		}
+	}
+}

@@ -110,6 +110,11 @@ func (w *partitionWorker) restore(ctx context.Context) (int, error) {
 		if err == nil {
 			err = resp.Error
 		}
+		if err != nil && transient(err) && ctx.Err() == nil {
+			w.log.Warn("changelog fetch failed; retrying", zap.Error(err))
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
 		if err != nil {
 			return 0, fmt.Errorf("fetch changelog %s/%d at %d: %w", cl, w.partition, off, err)
 		}
@@ -165,8 +170,33 @@ func (w *partitionWorker) restore(ctx context.Context) (int, error) {
 	return len(series), nil
 }
 
-// offsets returns the first and the end (next) offset of a partition.
+// offsets returns the first and the end (next) offset of a partition,
+// retrying for up to a minute while the partition has no leader (a topic
+// just created, a leader election).
 func (w *partitionWorker) offsets(ctx context.Context, topic string, partition int) (first, end int64, err error) {
+	backoff := 50 * time.Millisecond
+	deadline := time.Now().Add(time.Minute)
+	for {
+		first, end, err = w.listOffsets(ctx, topic, partition)
+		if err == nil || !transient(err) || time.Now().After(deadline) {
+			return first, end, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// transient reports whether a Kafka error is worth retrying.
+func transient(err error) bool {
+	var ke kafka.Error
+	return errors.As(err, &ke) && ke.Temporary()
+}
+
+func (w *partitionWorker) listOffsets(ctx context.Context, topic string, partition int) (first, end int64, err error) {
 	res, err := w.c.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
 		topic: {kafka.FirstOffsetOf(partition), kafka.LastOffsetOf(partition)},
 	}})

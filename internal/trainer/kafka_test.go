@@ -76,7 +76,7 @@ func TestLoadKafkaExcludes(t *testing.T) {
 
 	cfg := smallConfig(t, t.TempDir())
 	cfg.Topics, cfg.EventsTopic, cfg.DLQTopic, cfg.Margin = []string{in}, events, dlq, time.Minute
-	client := &kafka.Client{Addr: kafka.TCP(kafkatest.Brokers(t)...), Timeout: 30 * time.Second}
+	client := kafkatest.Client(t)
 	d, err := trainer.LoadKafka(ctx, client, codec, cfg, before, time.Now().Add(time.Minute), zap.NewNop())
 	if err != nil {
 		t.Fatal(err)

@@ -74,7 +74,7 @@ func metrics(m *Metrics) *report.Metrics {
 	if m == nil {
 		return nil
 	}
-	return &report.Metrics{ValMAE: m.ValMAE, ValRMSE: m.ValRMSE, FalseAlarmsPerDay: m.FalseAlarmsPerDay, Flagged: m.FalseAlarms}
+	return &report.Metrics{ValMAE: m.ValMAE, ValRMSE: m.ValRMSE, FalseAlarmsPerDay: m.FalseAlarmsPerDay, Flagged: m.Flagged}
 }
 
 func features(cfg *Config) string {

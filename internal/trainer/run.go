@@ -35,8 +35,11 @@ const (
 type Metrics struct {
 	ValMAE            float64 `json:"val_mae"`  // mean |y − ŷ| in the series' units, averaged over series
 	ValRMSE           float64 `json:"val_rmse"` // root mean squared error, averaged over series
+	// FalseAlarms counts the alerts (episodes opened) on the held-out
+	// slice, which is normal data; Flagged the readings flagged.
 	FalseAlarms       int     `json:"false_alarms"`
 	FalseAlarmsPerDay float64 `json:"false_alarms_per_day"`
+	Flagged           int     `json:"flagged"`
 	HeldOutReadings   int     `json:"held_out_readings"`
 }
 
@@ -337,6 +340,9 @@ func evaluate(cfg *Config, m *model.Model, series []model.Series, plots bool) (e
 			n++
 			se.smoothed = append(se.smoothed, o.Decision.ES)
 			if o.Decision.Flagged {
+				ev.metrics.Flagged++
+			}
+			if o.Decision.Event == dynthreshold.EventOpened {
 				ev.metrics.FalseAlarms++
 			}
 			if se.plot != nil {
