@@ -33,8 +33,8 @@ const (
 
 // Metrics compare models on the held-out slice.
 type Metrics struct {
-	ValMAE            float64 `json:"val_mae"`  // mean |y − ŷ| in the series' units, averaged over series
-	ValRMSE           float64 `json:"val_rmse"` // root mean squared error, averaged over series
+	ValMAE  float64 `json:"val_mae"`  // mean |y − ŷ| in the series' units, averaged over series
+	ValRMSE float64 `json:"val_rmse"` // root mean squared error, averaged over series
 	// FalseAlarms counts the alerts (episodes opened) on the held-out
 	// slice, which is normal data; Flagged the readings flagged.
 	FalseAlarms       int     `json:"false_alarms"`
