@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -157,13 +158,28 @@ func valueNode(fs *flag.FlagSet, f *flag.Flag, raw map[string]string) *yaml.Node
 		if isBool(f) {
 			tag = ""
 		} else if g, ok := f.Value.(flag.Getter); ok {
-			switch g.Get().(type) {
+			switch d := g.Get().(type) {
 			case int, int64, uint, uint64, float64:
 				tag = ""
+			case time.Duration:
+				v = shortDuration(d)
 			}
 		}
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: v}
+}
+
+// shortDuration is d as time.Duration.String writes it, without zero
+// trailing units: 720h rather than 720h0m0s, 1m rather than 1m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // wrap breaks s into lines of at most width characters at spaces.

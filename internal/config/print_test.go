@@ -162,3 +162,24 @@ func TestWriteYAMLError(t *testing.T) {
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+func TestShortDurations(t *testing.T) {
+	tests := map[string]string{"720h": "720h", "1h30m": "1h30m", "1m": "1m", "90s": "1m30s", "250ms": "250ms", "0s": "0s", "2h0m5s": "2h0m5s", "10s": "10s"}
+	for in, want := range tests {
+		t.Run(in, func(t *testing.T) {
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			fs.Duration("d", 0, "")
+			eff, err := env(nil).Load(fs, []string{"-d=" + in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			if err := eff.WriteYAML(&b); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), "\nd: "+want+" # flag\n") {
+				t.Fatalf("output:\n%s", b.String())
+			}
+		})
+	}
+}
