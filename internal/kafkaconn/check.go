@@ -156,9 +156,11 @@ func isClosed(err error) bool {
 // dialFunc returns the function Dialer and Transport open connections with:
 // TCP, then the TLS handshake when TLS is on, each failure classified. The
 // connection is wrapped to classify how the broker answers the first
-// request, so that a plaintext client to a TLS listener fails at once
-// (kafka-go would take the broker's TLS alert for the size of a response
-// and wait for it) and a TLS client rejected after the handshake says why.
+// request, so that a plaintext client to a TLS listener fails at once and
+// says so (when the listener, or a TLS proxy in front of it, keeps the
+// connection open after its alert, kafka-go alone takes the alert for the
+// size of a response and waits for the rest until a timeout), and a TLS
+// client rejected after the handshake says why.
 func (c *Config) dialFunc(s *security) func(context.Context, string, string) (net.Conn, error) {
 	timeout := c.timeout()
 	tlsFlag, saslFlag := c.flagName("tls.enabled"), c.flagName("sasl.mechanism")

@@ -77,14 +77,16 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// security returns what Validate built, building it now for a Config that
-// was not validated (a build error then fails every connection).
+// security returns what Validate built, or builds it now for a Config
+// that was not validated (a build error then fails every connection). It
+// does not store what it builds, so that Dialer and Transport stay safe to
+// call concurrently.
 func (c *Config) security() *security {
-	if c.built == nil {
-		tc, mech, err := c.buildSecurity()
-		c.built = &security{tls: tc, sasl: mech, err: err}
+	if c.built != nil {
+		return c.built
 	}
-	return c.built
+	tc, mech, err := c.buildSecurity()
+	return &security{tls: tc, sasl: mech, err: err}
 }
 
 // Dialer returns the dialer for connections made by the consumer group,
