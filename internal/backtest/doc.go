@@ -20,5 +20,7 @@
 // flags and the alerts (episode openings) as they are.
 //
 // Settings are the same for every file; labels are used for scoring only,
-// never for training or thresholds.
+// never for training or thresholds. They are the consumer's defaults except
+// for the threshold settings in Defaults (a sooner-reacting threshold,
+// which suits NAB's reward for early alerts; see docs/backtest.md).
 package backtest
