@@ -99,7 +99,7 @@ func TestConfigFile(t *testing.T) {
 	}{
 		{name: "train", args: []string{"train", "-config", train, "-print-config", "-model.epochs=7", "-codec.registry-url=http://u:url-secret@r"}, code: exitOK,
 			stdout: []string{"# Effective configuration of trainer train.", "topics: # file " + train + ":1\n  - sensors\n",
-				"last: 24h0m0s # file " + train + ":2\n", "  hidden: 16,16 # file " + train + ":4\n", "  epochs: 7 # flag\n",
+				"last: 24h # file " + train + ":2\n", "  hidden: 16,16 # file " + train + ":4\n", "  epochs: 7 # flag\n",
 				"  dir: /var/lib/vigil/models # file " + train + ":7\n", "  registry-url: http://u:******@r # flag\n", "dry-run: false # default\n"}},
 		{name: "train env beats file", args: []string{"train", "-config", train, "-print-config"}, code: exitOK,
 			stdout: []string{"  epochs: 5 # env VIGIL_MODEL_EPOCHS\n"}},
