@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -116,6 +117,10 @@ type podSpec struct {
 		PersistentVolumeClaim *struct {
 			ClaimName string `yaml:"claimName"`
 		} `yaml:"persistentVolumeClaim"`
+		Secret *struct {
+			SecretName string `yaml:"secretName"`
+			Optional   bool
+		}
 	}
 }
 
@@ -765,18 +770,41 @@ func TestK8sModelTopicAndTopics(t *testing.T) {
 			}
 		}
 	})
-	t.Run("secret referenced", func(t *testing.T) {
+	t.Run("secret mounted", func(t *testing.T) {
 		for _, sec := range m.ofKind("Secret") {
-			for _, w := range []workload{consumer, trainer} {
-				if _, ok := w.env["VIGIL_KAFKA_SASL_PASSWORD"]; !ok {
-					t.Errorf("%s: no VIGIL_KAFKA_SASL_PASSWORD from Secret %s", w.where, sec.Metadata.Name)
+			for _, b := range []string{"consumer", "trainer"} {
+				if mountedSecret(t, m, b, sec.Metadata.Name) == "" {
+					t.Errorf("the %s pods do not mount Secret %s", b, sec.Metadata.Name)
 				}
 			}
 		}
+	})
+	t.Run("password file", func(t *testing.T) {
+		for _, w := range []workload{consumer, trainer} {
+			pf := w.value(t, flags, "kafka.sasl.password-file")
+			if pf == "" {
+				continue
+			}
+			b := strings.Fields(w.prog)[0]
+			found := false
+			for _, sec := range m.ofKind("Secret") {
+				if dir := mountedSecret(t, m, b, sec.Metadata.Name); dir != "" && path.Dir(pf) == dir {
+					found = true
+					if _, ok := sec.StringData[path.Base(pf)]; !ok {
+						t.Errorf("%s: -kafka.sasl.password-file=%s: Secret %s has no key %s", w.where, pf, sec.Metadata.Name, path.Base(pf))
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s: -kafka.sasl.password-file=%s is not in a mounted Secret", w.where, pf)
+			}
+		}
+	})
+	t.Run("no literal secrets", func(t *testing.T) {
 		for _, p := range m.pods(t) {
 			for _, c := range p.tmpl.Spec.Containers {
 				for _, e := range c.Env {
-					if e.Value != "" && (strings.Contains(e.Name, "PASSWORD") || strings.Contains(e.Name, "SECRET")) {
+					if e.Value != "" && (strings.Contains(e.Name, "PASSWORD") || strings.Contains(e.Name, "SECRET")) && !strings.HasSuffix(e.Name, "_FILE") {
 						t.Errorf("%s: %s is a literal; secrets come from a Secret", p.obj, e.Name)
 					}
 				}
@@ -784,12 +812,76 @@ func TestK8sModelTopicAndTopics(t *testing.T) {
 		}
 		for _, cm := range m.ofKind("ConfigMap") {
 			for k := range cm.Data {
-				if strings.Contains(k, "PASSWORD") || strings.Contains(k, "SECRET") {
+				if (strings.Contains(k, "PASSWORD") || strings.Contains(k, "SECRET")) && !strings.HasSuffix(k, "_FILE") {
 					t.Errorf("%s: %s belongs in a Secret", cm, k)
 				}
 			}
 		}
 	})
+}
+
+// mountedSecret returns where the pods running binary mount the Secret, or
+// "" when they do not.
+func mountedSecret(t *testing.T, m *manifests, binary, secret string) string {
+	t.Helper()
+	for _, p := range m.pods(t) {
+		vols := map[string]bool{}
+		for _, v := range p.tmpl.Spec.Volumes {
+			if v.Secret != nil && v.Secret.SecretName == secret {
+				vols[v.Name] = true
+			}
+		}
+		for _, c := range p.tmpl.Spec.Containers {
+			if binaryOf(c.Image) != binary {
+				continue
+			}
+			for _, vm := range c.VolumeMounts {
+				if vols[vm.Name] {
+					return vm.MountPath
+				}
+			}
+		}
+	}
+	return ""
+}
+
+var commentedEnv = regexp.MustCompile(`(?m)^\s*#\s*(VIGIL_[A-Z0-9_]+):\s*(.*)$`)
+
+// TestK8sCommentedSettings checks the settings config.yaml offers as
+// commented examples (TLS, SASL) like the live ones: real flags of the
+// binaries that load that ConfigMap, valid values.
+func TestK8sCommentedSettings(t *testing.T) {
+	flags := realFlags(t)
+	m := loadK8s(t)
+	raw := readRepoFile(t, k8sDir+"/config.yaml")
+	found := commentedEnv.FindAllSubmatch(raw, -1)
+	if len(found) == 0 {
+		t.Skip("no commented VIGIL_ settings in config.yaml")
+	}
+	for _, f := range found {
+		name, value := string(f[1]), strings.Trim(strings.TrimSpace(string(f[2])), `"`)
+		t.Run(name, func(t *testing.T) {
+			for _, prog := range []string{"consumer", "trainer train"} {
+				w := workload{where: "config.yaml comment", prog: prog, env: map[string]string{name: value}}
+				w.check(t, flags)
+			}
+			if name != "VIGIL_KAFKA_SASL_PASSWORD_FILE" {
+				return
+			}
+			sec := m.find("Secret", "vigil-kafka-sasl")
+			if sec == nil {
+				t.Fatal("no Secret vigil-kafka-sasl")
+			}
+			if _, ok := sec.StringData[path.Base(value)]; !ok {
+				t.Errorf("%s=%s: Secret %s has no key %s", name, value, sec.Metadata.Name, path.Base(value))
+			}
+			for _, b := range []string{"consumer", "trainer"} {
+				if dir := mountedSecret(t, m, b, sec.Metadata.Name); dir != path.Dir(value) {
+					t.Errorf("%s=%s: the %s pods mount Secret %s at %q", name, value, b, sec.Metadata.Name, dir)
+				}
+			}
+		})
+	}
 }
 
 func TestK8sSecurity(t *testing.T) {
