@@ -188,7 +188,7 @@ func TestComposeServices(t *testing.T) {
 	if c.Name != "vigil" {
 		t.Errorf("project name %q, want vigil", c.Name)
 	}
-	for _, name := range []string{"kafka", "topics", "consumer", "trainer", "replay", "prometheus", "grafana"} {
+	for _, name := range []string{"kafka", "topics", "consumer", "trainer", "replay", "tail", "prometheus", "grafana"} {
 		t.Run(name, func(t *testing.T) {
 			s, ok := c.Services[name]
 			if !ok {
@@ -214,7 +214,7 @@ func TestComposeFlags(t *testing.T) {
 	flags := realFlags(t)
 	c := loadCompose(t)
 	ws := composeWorkloads(t, c)
-	for _, name := range []string{"consumer", "trainer", "replay"} {
+	for _, name := range []string{"consumer", "trainer", "replay", "tail"} {
 		t.Run(name, func(t *testing.T) {
 			w, ok := ws[name]
 			if !ok {
@@ -232,7 +232,7 @@ func TestComposeWiring(t *testing.T) {
 	flags := realFlags(t)
 	c := loadCompose(t)
 	ws := composeWorkloads(t, c)
-	consumer, trainer, replay := ws["consumer"], ws["trainer"], ws["replay"]
+	consumer, trainer, replay, tail := ws["consumer"], ws["trainer"], ws["replay"], ws["tail"]
 	topics := createdTopics(strings.Join(c.Services["topics"].Command, "\n"))
 	advertised := map[string]bool{}
 	for _, l := range strings.Split(c.Services["kafka"].Environment["KAFKA_ADVERTISED_LISTENERS"], ",") {
@@ -242,7 +242,7 @@ func TestComposeWiring(t *testing.T) {
 	}
 
 	t.Run("brokers", func(t *testing.T) {
-		for _, w := range []workload{consumer, trainer, replay} {
+		for _, w := range []workload{consumer, trainer, replay, tail} {
 			for _, b := range strings.Split(w.value(t, flags, "kafka.brokers"), ",") {
 				if !advertised[b] {
 					t.Errorf("%s: broker %s is not an advertised listener of the kafka service (%v)", w.where, b, advertised)
@@ -258,7 +258,7 @@ func TestComposeWiring(t *testing.T) {
 		}{
 			{consumer, "stream.topics"}, {consumer, "stream.events-topic"}, {consumer, "stream.dlq-topic"},
 			{consumer, "stream.scores-topic"}, {consumer, "stream.changelog-topic"}, {consumer, "models.topic"},
-			{replay, "replay.topic"},
+			{replay, "replay.topic"}, {tail, "tail.topic"},
 			{trainer, "topics"}, {trainer, "events-topic"}, {trainer, "dlq-topic"}, {trainer, "models.topic"},
 		}
 		for _, n := range need {
@@ -285,6 +285,12 @@ func TestComposeWiring(t *testing.T) {
 		in := strings.Split(consumer.value(t, flags, "stream.topics"), ",")
 		if rt := replay.value(t, flags, "replay.topic"); !slices.Contains(in, rt) {
 			t.Errorf("replay publishes to %s, the consumer reads %v", rt, in)
+		}
+	})
+
+	t.Run("tail follows what the consumer publishes", func(t *testing.T) {
+		if a, b := tail.value(t, flags, "tail.topic"), consumer.value(t, flags, "stream.events-topic"); a != b {
+			t.Errorf("tail follows %s, the consumer publishes events to %s", a, b)
 		}
 	})
 
@@ -393,8 +399,10 @@ func TestComposeWiring(t *testing.T) {
 
 	t.Run("trainer on demand", func(t *testing.T) {
 		s := c.Services["trainer"]
-		if len(s.Profiles) == 0 {
-			t.Errorf("the trainer has no profile, so `docker compose up` starts it")
+		for _, name := range []string{"trainer", "tail"} {
+			if len(c.Services[name].Profiles) == 0 {
+				t.Errorf("%s has no profile, so `docker compose up` starts it", name)
+			}
 		}
 		if s.Restart != "" && s.Restart != "no" {
 			t.Errorf("trainer restart %q: a finished training must not start again", s.Restart)

@@ -133,7 +133,7 @@ func parseCopy(args string) copyInstr {
 }
 
 // images are the final stages: one per binary, named after it.
-var images = []string{"consumer", "trainer", "replay"}
+var images = []string{"consumer", "trainer", "replay", "tail"}
 
 func loadDockerfile(t *testing.T) (build *stage, finals map[string]*stage, all []*stage) {
 	t.Helper()

@@ -26,7 +26,7 @@ import (
 
 // Programs are the command lines whose flags deployments may use: the
 // binaries, and the trainer's subcommands.
-var programs = []string{"consumer", "replay", "trainer train", "trainer rollback", "trainer backtest"}
+var programs = []string{"consumer", "replay", "tail", "trainer train", "trainer rollback", "trainer backtest"}
 
 // extraEnv are VIGIL_ variables the binaries read that are not named
 // after a flag.
@@ -86,7 +86,7 @@ func buildAndRead() (string, map[string]flagSet, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "./cmd/consumer", "./cmd/trainer", "./cmd/replay")
+	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "./cmd/consumer", "./cmd/trainer", "./cmd/replay", "./cmd/tail")
 	build.Dir = repoRoot()
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -369,6 +369,7 @@ func TestRealFlags(t *testing.T) {
 		{"trainer train", "models.dir"},
 		{"trainer rollback", "model"},
 		{"trainer backtest", "nab-data"},
+		{"tail", "tail.topic"},
 	} {
 		t.Run(tc.prog+" -"+tc.flag, func(t *testing.T) {
 			if _, ok := flags[tc.prog][tc.flag]; !ok {
