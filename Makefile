@@ -15,6 +15,10 @@ PKGS          ?= ./...
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+.PHONY: demo
+demo: ## See it work: broker, training on bundled NAB data, consumer, replay with real anomalies, episodes as they arrive, HTML report (VIGIL_DEMO_SHORT=1 for a short run).
+	scripts/demo.sh
+
 .PHONY: build
 build: ## Build every binary into bin/.
 	@mkdir -p bin
