@@ -125,6 +125,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// A misconfigured connection (TLS, SASL, wrong port) fails here, at
+	// once, instead of in a consumer group that retries forever.
+	if err := kafkaCfg.Check(ctx); err != nil {
+		log.Error("cannot use the Kafka cluster", logging.Err(err))
+		return kafkaconn.ExitCode(err)
+	}
+
 	// Models come from the store directory, or from the model topic.
 	var (
 		snapshot  func() map[string]*model.Model

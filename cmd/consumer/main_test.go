@@ -143,3 +143,56 @@ func TestSIGTERMDrainsAndLosesNothing(t *testing.T) {
 		t.Fatalf("%d dead letters from clean input", n)
 	}
 }
+
+// TestMisconfiguredKafkaFailsFast: a plaintext consumer pointed at a TLS
+// listener is a configuration error (exit 2), a closed port an unreachable
+// cluster (exit 1); both within seconds, not a consumer group retrying
+// forever.
+func TestMisconfiguredKafkaFailsFast(t *testing.T) {
+	tlsBrokers := os.Getenv("VIGIL_KAFKA_TLS_BROKERS")
+	if testing.Short() {
+		t.Skip("skipped under -short: needs the test broker's TLS listener")
+	}
+	if tlsBrokers == "" {
+		t.Fatal("VIGIL_KAFKA_TLS_BROKERS is not set: make test exports it (scripts/kafka.sh tls-env)")
+	}
+	bin := build(t)
+	tests := []struct {
+		name, brokers string
+		code          int
+		says          string
+	}{
+		{"plaintext to TLS", tlsBrokers, 2, "tls"},
+		{"closed port", "127.0.0.1:1", 1, "unreachable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			p := start2(t, bin, "-kafka.brokers="+tc.brokers, "-kafka.dial-timeout=3s", "-models.dir="+t.TempDir(), "-admin.addr=", "-log.format=json")
+			err := p.cmd.Wait()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			}
+			if code != tc.code || !strings.Contains(strings.ToLower(p.out.String()), tc.says) {
+				t.Fatalf("exit %d (want %d), output lacks %q:\n%s", code, tc.code, tc.says, p.out.String())
+			}
+			if d := time.Since(start); d > 20*time.Second {
+				t.Fatalf("took %v", d)
+			}
+		})
+	}
+}
+
+// start2 starts the binary without registering a kill at cleanup (the
+// process exits by itself).
+func start2(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...)}
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

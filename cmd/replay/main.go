@@ -87,6 +87,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if err := kafkaCfg.Check(ctx); err != nil {
+		log.Error("cannot use the Kafka cluster", logging.Err(err))
+		return kafkaconn.ExitCode(err)
+	}
 	series, err := cfg.Load()
 	if err != nil {
 		log.Error("loading series failed", logging.Err(err))

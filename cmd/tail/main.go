@@ -35,16 +35,30 @@ func run(args []string) int {
 	kafkaCfg.RegisterFlags(fs, "kafka.")
 	codecCfg.RegisterFlags(fs)
 	cfg.RegisterFlags(fs)
-	if err := config.Parse(fs, args); err != nil {
+	eff, err := config.Load(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		fmt.Fprintln(os.Stderr, "tail:", err)
 		return 2
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "tail: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if eff.PrintRequested() {
+		if err := eff.WriteYAML(os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "tail:", err)
+			return 1
+		}
+	}
 	if err := config.Validate(&kafkaCfg, &codecCfg, &cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "tail: invalid configuration:", err)
 		return 2
+	}
+	if eff.PrintRequested() {
+		return 0
 	}
 	log, err := logging.New(logging.Config{Level: "warn", Format: "auto"}, os.Stderr)
 	if err != nil {
@@ -68,6 +82,10 @@ func run(args []string) int {
 	defer codec.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := kafkaCfg.Check(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "tail: cannot use the Kafka cluster:", err)
+		return kafkaconn.ExitCode(err)
+	}
 	if err := tail.Run(ctx, cfg, kafkaCfg.Dialer(), kafkaCfg.Brokers, codec, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "tail:", err)
 		return 1

@@ -52,6 +52,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitUsage
 		}
 		defer codec.Close()
+		if err := kafkaCfg.Check(ctx); err != nil {
+			log.Error("cannot use the Kafka cluster", logging.Err(err))
+			return kafkaconn.ExitCode(err)
+		}
 		from, to := cfg.Range(time.Now())
 		client := kafkaCfg.Client(kafkaCfg.Transport(), 30*time.Second)
 		data, err = trainer.LoadKafka(ctx, client, codec, &cfg, from, to, log)

@@ -303,3 +303,14 @@ func (c *sniffConn) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// ExitCode maps a Check error to a binary's exit code: 1 when the cluster
+// is unreachable or slow (a runtime failure: retrying later may help), 2
+// when the settings are wrong (TLS, SASL, protocol: a configuration
+// error that retrying cannot fix).
+func ExitCode(err error) int {
+	if errors.Is(err, ErrUnreachable) || errors.Is(err, ErrTimeout) {
+		return 1
+	}
+	return 2
+}
