@@ -536,6 +536,9 @@ func TestK8sConsumer(t *testing.T) {
 			if pr.p.HTTPGet.Path != pr.path {
 				t.Errorf("path %s, want %s", pr.p.HTTPGet.Path, pr.path)
 			}
+			if _, strs, _ := goSource(t); !strs["GET "+pr.p.HTTPGet.Path] {
+				t.Errorf("path %s: the admin server registers no GET %s", pr.p.HTTPGet.Path, pr.p.HTTPGet.Path)
+			}
 			if got := portNumber(c, pr.p.HTTPGet.Port); got != admin {
 				t.Errorf("port %s (%d), want the admin port %d (-admin.addr)", pr.p.HTTPGet.Port, got, admin)
 			}

@@ -37,9 +37,10 @@ var (
 	quotedWord = regexp.MustCompile(`"([^"]*)"`)
 )
 
-// sourceMetrics reads every Prometheus metric the non-test Go source of
-// internal/ and cmd/ defines, with its labels.
-func sourceMetrics(t *testing.T) (map[string]sourceMetric, map[string]bool, string) {
+// goSource reads the non-test Go source of internal/ and cmd/: every
+// Prometheus metric it defines with its labels, every string literal (label
+// values, HTTP routes), and the consumer's main package.
+func goSource(t *testing.T) (map[string]sourceMetric, map[string]bool, string) {
 	t.Helper()
 	source.once.Do(func() {
 		source.metrics, source.strings = map[string]sourceMetric{}, map[string]bool{}
@@ -84,7 +85,7 @@ func sourceMetrics(t *testing.T) (map[string]sourceMetric, map[string]bool, stri
 }
 
 func TestSourceMetrics(t *testing.T) {
-	metrics, _, _ := sourceMetrics(t)
+	metrics, _, _ := goSource(t)
 	for name, want := range map[string]sourceMetric{
 		"vigil_events_total":       {Labels: []string{"kind"}},
 		"vigil_consumer_lag":       {Labels: []string{"topic", "partition"}},
@@ -118,7 +119,7 @@ var (
 // every exact label value it matches is a string of the source.
 func checkExpr(t *testing.T, where, expr string, jobs []string) {
 	t.Helper()
-	metrics, strs, consumerSrc := sourceMetrics(t)
+	metrics, strs, consumerSrc := goSource(t)
 	labels := append([]string(nil), targetLabels...)
 	bare := promString.ReplaceAllString(expr, `""`)
 	names := promMetric.FindAllString(bare, -1)
