@@ -104,7 +104,7 @@ func TestConfigFile(t *testing.T) {
 		{name: "train env beats file", args: []string{"train", "-config", train, "-print-config"}, code: exitOK,
 			stdout: []string{"  epochs: 5 # env VIGIL_MODEL_EPOCHS\n"}},
 		{name: "rollback", args: []string{"rollback", "-config=" + rollback, "-print-config"}, code: exitOK,
-			stdout: []string{"model: pumps # file " + rollback + ":1\n", "  dir: /var/lib/vigil/models # file " + rollback + ":2\n", "to: 0 # default\n"}},
+			stdout: []string{"model: pumps # file " + rollback + ":1\n", "  dir: /var/lib/vigil/models # file " + rollback + ":2\n", "version: 0 # default\n"}},
 		{name: "backtest", args: []string{"backtest", "-config=" + backtest, "-print-config"}, code: exitOK,
 			stdout: []string{"nab-data: testdata/nab/data # file " + backtest + ":1\n", "workers: 2 # file " + backtest + ":2\n"}},
 		{name: "unknown key", args: []string{"train", "-config", badTrain}, code: exitUsage,

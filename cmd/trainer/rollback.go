@@ -11,7 +11,7 @@ import (
 	"github.com/vigil-stream/vigil/internal/modelstore"
 )
 
-// runRollback is `trainer rollback -model NAME [-to VERSION]`.
+// runRollback is `trainer rollback -model NAME [-version N]`.
 func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var (
 		kafkaCfg kafkaconn.Config
@@ -24,7 +24,7 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	kafkaCfg.RegisterFlags(fs, "kafka.")
 	store.RegisterFlags(fs)
 	fs.StringVar(&name, "model", "", "Model to roll back (required).")
-	fs.Int64Var(&to, "to", 0, "Version to promote again; 0: the newest version older than the one in service.")
+	fs.Int64Var(&to, "version", 0, "Version to promote again; 0: the newest version older than the one in service.")
 	if code, ok := parse(fs, args, stdout, stderr, &kafkaCfg, &store); !ok {
 		return code
 	}
