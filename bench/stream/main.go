@@ -57,6 +57,7 @@ type options struct {
 	rate       float64
 	cpuprofile string
 	only       string
+	latOnly    bool
 }
 
 func main() {
@@ -71,6 +72,7 @@ func main() {
 	flag.BoolVar(&o.verbose, "v", false, "Log the consumers' info lines.")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "Write a CPU profile of the whole run to this file.")
 	flag.StringVar(&o.only, "only", "", "Run only this kind (pipe, layer or vigil), throughput phase only.")
+	flag.BoolVar(&o.latOnly, "latency-only", false, "Run only the latency phase, at -latency-rate, for every kind (or -only's).")
 	flag.Float64Var(&o.rate, "latency-rate", 0, "Rate of the latency phase; 0 is half of vigil's measured maximum.")
 	flag.Parse()
 	os.Exit(profiled(o))
@@ -145,6 +147,23 @@ func run(o options) error {
 		return err
 	}
 	kinds := []string{"pipe", "layer", "vigil"}
+	if o.latOnly {
+		if o.rate <= 0 {
+			return errors.New("-latency-only needs -latency-rate")
+		}
+		if o.only != "" {
+			kinds = []string{o.only}
+		}
+		n := int(o.rate * o.latencyFor.Seconds())
+		per := max(1, n/o.series)
+		paced := replay.Synthetic(o.series, per, start, time.Minute, 2)
+		for _, k := range kinds {
+			if _, err := b.latency(ctx, k, paced, o.rate); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if o.only != "" {
 		_, err := b.throughput(ctx, o.only, in, total)
 		return err
