@@ -85,30 +85,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var s settings
 	fs := flags(&s)
 	fs.SetOutput(stderr)
-	eff, err := config.Load(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(stderr, "consumer:", err)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "consumer: unexpected arguments %q\n", fs.Args())
-		return 2
-	}
-	if eff.PrintRequested() {
-		if err := eff.WriteYAML(stdout); err != nil {
-			fmt.Fprintln(stderr, "consumer:", err)
-			return 1
-		}
-	}
-	if err := s.validate(); err != nil {
-		fmt.Fprintln(stderr, "consumer: invalid configuration:", err)
-		return 2
-	}
-	if eff.PrintRequested() {
-		return 0
+	if code, ok := config.Setup(fs, args, stdout, stderr, s.validate); !ok {
+		return code
 	}
 	logCfg, kafkaCfg, streamCfg, codecCfg, detectCfg, routing, storeCfg, adminCfg, poll :=
 		s.log, s.kafka, s.stream, s.codec, s.detect, s.routing, s.store, s.admin, s.poll

@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -51,30 +50,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var s settings
 	fs := flags(&s)
 	fs.SetOutput(stderr)
-	eff, err := config.Load(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(stderr, "replay:", err)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "replay: unexpected arguments %q\n", fs.Args())
-		return 2
-	}
-	if eff.PrintRequested() {
-		if err := eff.WriteYAML(stdout); err != nil {
-			fmt.Fprintln(stderr, "replay:", err)
-			return 1
-		}
-	}
-	if err := config.Validate(&s.log, &s.kafka, &s.codec, &s.replay); err != nil {
-		fmt.Fprintln(stderr, "replay:", err)
-		return 2
-	}
-	if eff.PrintRequested() {
-		return 0
+	validate := func() error { return config.Validate(&s.log, &s.kafka, &s.codec, &s.replay) }
+	if code, ok := config.Setup(fs, args, stdout, stderr, validate); !ok {
+		return code
 	}
 	logCfg, kafkaCfg, codecCfg, cfg := s.log, s.kafka, s.codec, s.replay
 	log, err := logging.New(logCfg, stderr)

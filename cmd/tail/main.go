@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -35,30 +34,9 @@ func run(args []string) int {
 	kafkaCfg.RegisterFlags(fs, "kafka.")
 	codecCfg.RegisterFlags(fs)
 	cfg.RegisterFlags(fs)
-	eff, err := config.Load(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(os.Stderr, "tail:", err)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "tail: unexpected arguments %q\n", fs.Args())
-		return 2
-	}
-	if eff.PrintRequested() {
-		if err := eff.WriteYAML(os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "tail:", err)
-			return 1
-		}
-	}
-	if err := config.Validate(&kafkaCfg, &codecCfg, &cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "tail: invalid configuration:", err)
-		return 2
-	}
-	if eff.PrintRequested() {
-		return 0
+	validate := func() error { return config.Validate(&kafkaCfg, &codecCfg, &cfg) }
+	if code, ok := config.Setup(fs, args, os.Stdout, os.Stderr, validate); !ok {
+		return code
 	}
 	log, err := logging.New(logging.Config{Level: "warn", Format: "auto"}, os.Stderr)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -124,32 +123,7 @@ func writeSummary(path string, stdout io.Writer, v any, stderr io.Writer) int {
 // exit code to return when the configuration is bad, help was asked for,
 // or -print-config printed it (exit 0 when valid).
 func parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, cfgs ...config.Validator) (int, bool) {
-	eff, err := config.Load(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
-		}
-		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
-		return exitUsage, false
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", fs.Name(), fs.Args())
-		return exitUsage, false
-	}
-	if eff.PrintRequested() {
-		if err := eff.WriteYAML(stdout); err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
-			return exitFailure, false
-		}
-	}
-	if err := config.Validate(cfgs...); err != nil {
-		fmt.Fprintf(stderr, "%s: invalid configuration: %v\n", fs.Name(), err)
-		return exitUsage, false
-	}
-	if eff.PrintRequested() {
-		return exitOK, false
-	}
-	return 0, true
+	return config.Setup(fs, args, stdout, stderr, func() error { return config.Validate(cfgs...) })
 }
 
 // jsonNum maps NaN and infinities (which JSON cannot carry) to 0.

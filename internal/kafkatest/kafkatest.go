@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.uber.org/goleak"
 )
 
 // EnvBrokers names the environment variable holding the broker list.
@@ -177,4 +178,14 @@ func DeleteTopic(ctx context.Context, brokers []string, name string) error {
 		return err
 	}
 	return nil
+}
+
+// LeakOptions are the goleak options for packages whose tests talk to
+// Kafka: kafka-go keeps pooled connections whose goroutines end lazily.
+func LeakOptions() []goleak.Option {
+	return []goleak.Option{
+		goleak.IgnoreTopFunction("github.com/segmentio/kafka-go.(*conn).run"),
+		goleak.IgnoreAnyFunction("github.com/segmentio/kafka-go.(*connPool).discover"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	}
 }

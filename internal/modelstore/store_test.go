@@ -14,17 +14,13 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/vigil-stream/vigil/internal/kafkatest"
 	"github.com/vigil-stream/vigil/internal/model"
 	"github.com/vigil-stream/vigil/internal/modelstore"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// kafka-go keeps pooled connections whose goroutines end lazily.
-		goleak.IgnoreTopFunction("github.com/segmentio/kafka-go.(*conn).run"),
-		goleak.IgnoreAnyFunction("github.com/segmentio/kafka-go.(*connPool).discover"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-	)
+	goleak.VerifyTestMain(m, kafkatest.LeakOptions()...)
 }
 
 // tinyModel returns a small valid model with seeded random weights.

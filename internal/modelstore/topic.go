@@ -54,30 +54,15 @@ type TopicWatcher struct {
 	next   map[int]int64 // partition → next offset
 	ready  atomic.Bool
 
-	failures *prometheus.CounterVec
-	version  *prometheus.GaugeVec
-	swaps    *prometheus.CounterVec
+	modelMetrics
 }
 
 // NewTopicWatcher returns a watcher of topic. Call CatchUp before serving
 // to load what the topic holds.
 func NewTopicWatcher(client *kafka.Client, topic string, logger *zap.Logger, reg prometheus.Registerer) *TopicWatcher {
-	w := &TopicWatcher{client: client, topic: topic, log: logger, next: map[int]int64{},
-		version: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "vigil_model_version", Help: "Version of each model in service.",
-		}, []string{"model"}),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vigil_model_load_failures_total", Help: "Promoted model versions that could not be loaded (the previous version kept serving).",
-		}, []string{"model"}),
-		swaps: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vigil_model_swaps_total", Help: "Model versions swapped in without a restart.",
-		}, []string{"model"}),
-	}
+	w := &TopicWatcher{client: client, topic: topic, log: logger, next: map[int]int64{}, modelMetrics: newModelMetrics(reg)}
 	empty := map[string]*model.Model{}
 	w.cur.Store(&empty)
-	if reg != nil {
-		reg.MustRegister(w.version, w.failures, w.swaps)
-	}
 	return w
 }
 

@@ -28,16 +28,18 @@ type Watcher struct {
 	mu     sync.Mutex       // serialises polls
 	failed map[string]int64 // name → version that failed to load
 
+	modelMetrics
+}
+
+// modelMetrics are the model-serving metrics both watchers keep.
+type modelMetrics struct {
 	version  *prometheus.GaugeVec
 	failures *prometheus.CounterVec
 	swaps    *prometheus.CounterVec
 }
 
-// NewWatcher returns a watcher of store polling every interval. Call Poll
-// once before serving to load the models synchronously.
-func NewWatcher(store *Store, interval time.Duration, logger *zap.Logger, reg prometheus.Registerer) *Watcher {
-	w := &Watcher{
-		store: store, interval: interval, log: logger, failed: map[string]int64{},
+func newModelMetrics(reg prometheus.Registerer) modelMetrics {
+	m := modelMetrics{
 		version: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vigil_model_version", Help: "Version of each model in service.",
 		}, []string{"model"}),
@@ -48,11 +50,18 @@ func NewWatcher(store *Store, interval time.Duration, logger *zap.Logger, reg pr
 			Name: "vigil_model_swaps_total", Help: "Model versions swapped in without a restart.",
 		}, []string{"model"}),
 	}
+	if reg != nil {
+		reg.MustRegister(m.version, m.failures, m.swaps)
+	}
+	return m
+}
+
+// NewWatcher returns a watcher of store polling every interval. Call Poll
+// once before serving to load the models synchronously.
+func NewWatcher(store *Store, interval time.Duration, logger *zap.Logger, reg prometheus.Registerer) *Watcher {
+	w := &Watcher{store: store, interval: interval, log: logger, failed: map[string]int64{}, modelMetrics: newModelMetrics(reg)}
 	empty := map[string]*model.Model{}
 	w.cur.Store(&empty)
-	if reg != nil {
-		reg.MustRegister(w.version, w.failures, w.swaps)
-	}
 	return w
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/vigil-stream/vigil/internal/detect"
+	"github.com/vigil-stream/vigil/internal/kafkatest"
 	"github.com/vigil-stream/vigil/internal/model"
 	"github.com/vigil-stream/vigil/internal/modelstore"
 	"github.com/vigil-stream/vigil/internal/nab"
@@ -21,11 +22,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/segmentio/kafka-go.(*conn).run"),
-		goleak.IgnoreAnyFunction("github.com/segmentio/kafka-go.(*connPool).discover"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-	)
+	goleak.VerifyTestMain(m, kafkatest.LeakOptions()...)
 }
 
 var start = time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
