@@ -82,7 +82,12 @@ make_tls() {
 		openssl x509 -checkend 604800 -noout -in "$tls/client.pem" >/dev/null; then
 		return 0
 	fi
-	command -v openssl >/dev/null || { say "openssl not found (needed for the TLS listeners; VIGIL_KAFKA_SECURE=0 skips them)"; exit 1; }
+	if ! command -v openssl >/dev/null; then
+		say "openssl missing; installing Debian's openssl (for the TLS listeners; VIGIL_KAFKA_SECURE=0 skips them)"
+		if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+		$SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssl >/dev/null ||
+			{ say "could not install openssl"; exit 1; }
+	fi
 	command -v keytool >/dev/null || { say "keytool not found (needed for the TLS listeners; VIGIL_KAFKA_SECURE=0 skips them)"; exit 1; }
 	say "making the test CA, broker keystore and SASL user in $tls"
 	rm -rf "$tls" && mkdir -p "$tls" && chmod 700 "$tls"
