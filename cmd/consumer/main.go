@@ -145,16 +145,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("model routing", logging.Err(err))
 		return 2
 	}
-	var registry avrocodec.Registry
-	if codecCfg.RegistryURL != "" {
-		rc, err := avrocodec.NewRegistryClient(codecCfg, nil, log)
-		if err != nil {
-			log.Error("schema registry client", logging.Err(err))
-			return 2
-		}
-		registry = rc
-	}
-	codec, err := avrocodec.New(codecCfg, registry, log)
+	codec, err := avrocodec.Open(codecCfg, log)
 	if err != nil {
 		log.Error("codec", logging.Err(err))
 		return 2

@@ -74,16 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("loading series failed", logging.Err(err))
 		return 2
 	}
-	var reg avrocodec.Registry
-	if codecCfg.RegistryURL != "" {
-		rc, err := avrocodec.NewRegistryClient(codecCfg, nil, log)
-		if err != nil {
-			log.Error("schema registry client", logging.Err(err))
-			return 2
-		}
-		reg = rc
-	}
-	codec, err := avrocodec.New(codecCfg, reg, log)
+	codec, err := avrocodec.Open(codecCfg, log)
 	if err != nil {
 		log.Error("codec", logging.Err(err))
 		return 2

@@ -43,16 +43,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "tail:", err)
 		return 2
 	}
-	var reg avrocodec.Registry
-	if codecCfg.RegistryURL != "" {
-		rc, err := avrocodec.NewRegistryClient(codecCfg, nil, log)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "tail:", err)
-			return 2
-		}
-		reg = rc
-	}
-	codec, err := avrocodec.New(codecCfg, reg, log)
+	codec, err := avrocodec.Open(codecCfg, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tail:", err)
 		return 2

@@ -46,7 +46,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		data, err = trainer.LoadFiles(cfg.Files)
 	} else {
 		var codec *avrocodec.Codec
-		codec, err = newCodec(codecCfg, log)
+		codec, err = avrocodec.Open(codecCfg, log)
 		if err != nil {
 			log.Error("codec", logging.Err(err))
 			return exitUsage
@@ -125,18 +125,6 @@ func trainFlags(logCfg *logging.Config, kafkaCfg *kafkaconn.Config, codecCfg *av
 	codecCfg.RegisterFlags(fs)
 	cfg.RegisterFlags(fs)
 	return fs
-}
-
-func newCodec(cfg avrocodec.Config, log *zap.Logger) (*avrocodec.Codec, error) {
-	var reg avrocodec.Registry
-	if cfg.RegistryURL != "" {
-		rc, err := avrocodec.NewRegistryClient(cfg, nil, log)
-		if err != nil {
-			return nil, err
-		}
-		reg = rc
-	}
-	return avrocodec.New(cfg, reg, log)
 }
 
 // progressReporter draws a progress bar with an ETA on a terminal and logs

@@ -584,3 +584,18 @@ func (c *Codec) schemaID(ctx context.Context, t recordType) (int, error) {
 	c.mu.Unlock()
 	return id, nil
 }
+
+// Open returns a Codec for cfg with, when cfg.RegistryURL is set, a
+// registry client (NewRegistryClient over the default HTTP client): what
+// every binary needs.
+func Open(cfg Config, logger *zap.Logger) (*Codec, error) {
+	var reg Registry
+	if cfg.RegistryURL != "" {
+		rc, err := NewRegistryClient(cfg, nil, logger)
+		if err != nil {
+			return nil, fmt.Errorf("schema registry client: %w", err)
+		}
+		reg = rc
+	}
+	return New(cfg, reg, logger)
+}
