@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vigil-stream/vigil/internal/config"
+	"github.com/vigil-stream/vigil/internal/config/configtest"
 )
 
 var update = flag.Bool("update", false, "rewrite deploy/config/vigil.example.yaml from the consumer's flags")
@@ -24,39 +25,15 @@ const examplePath = "../../deploy/config/vigil.example.yaml"
 // from what the consumer's flags generate; -update rewrites it.
 func TestExampleConfig(t *testing.T) {
 	want := config.Example(flags(&settings{}), exampleTitle)
-	if *update {
-		if err := os.WriteFile(examplePath, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(examplePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s is out of date with the consumer's flags: run go test ./cmd/consumer -run TestExampleConfig -update", examplePath)
-	}
+	configtest.Example(t, examplePath, want, *update, "go test ./cmd/consumer -run TestExampleConfig -update")
 	// The example loads, and every value is valid.
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	code, stdout, stderr := runConsumer(t, "-config="+examplePath, "-print-config")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
 	if strings.Contains(stdout, "# default") || strings.Contains(stdout, "# env") {
 		t.Fatalf("values not from the example file:\n%s", stdout)
-	}
-}
-
-// clearEnv unsets every VIGIL_ variable for the test.
-func clearEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, config.Prefix) {
-			t.Setenv(k, "")
-			if err := os.Unsetenv(k); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 }
 
@@ -80,7 +57,7 @@ func writeConfig(t *testing.T, body string) string {
 // secret in each of the file, the environment and a flag; it exits 0
 // without connecting to anything (the brokers do not exist).
 func TestPrintConfig(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	file := writeConfig(t, `
 kafka:
   brokers: [nowhere-1:9092, nowhere-2:9092]
@@ -127,7 +104,7 @@ threshold:
 // TestConfigErrors: a bad file or a bad value exits 2 with the file, line
 // and key; -print-config of an invalid configuration prints it and exits 2.
 func TestConfigErrors(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	tests := []struct {
 		name   string
 		file   string

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vigil-stream/vigil/internal/config"
+	"github.com/vigil-stream/vigil/internal/config/configtest"
 )
 
 func clearEnv(t *testing.T) {
@@ -25,7 +26,7 @@ func clearEnv(t *testing.T) {
 // TestConfig: -print-config shows the file's values with their sources
 // and exits 0 without publishing; an unknown key exits 2.
 func TestConfig(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")

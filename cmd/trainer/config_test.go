@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/vigil-stream/vigil/internal/avrocodec"
 	"github.com/vigil-stream/vigil/internal/config"
+	"github.com/vigil-stream/vigil/internal/config/configtest"
 	"github.com/vigil-stream/vigil/internal/kafkaconn"
 	"github.com/vigil-stream/vigil/internal/logging"
 	"github.com/vigil-stream/vigil/internal/trainer"
@@ -35,19 +35,8 @@ func TestTrainExampleConfig(t *testing.T) {
 		cfg      trainer.Config
 	)
 	want := config.Example(trainFlags(&logCfg, &kafkaCfg, &codecCfg, &cfg), trainExampleTitle)
-	if *update {
-		if err := os.WriteFile(trainExamplePath, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(trainExamplePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s is out of date with the flags of trainer train: run go test ./cmd/trainer -run TestTrainExampleConfig -update", trainExamplePath)
-	}
-	clearEnv(t)
+	configtest.Example(t, trainExamplePath, want, *update, "go test ./cmd/trainer -run TestTrainExampleConfig -update")
+	configtest.ClearEnv(t)
 	code, stdout, stderr := runCmd("train", "-config="+trainExamplePath, "-print-config")
 	if code != exitOK {
 		t.Fatalf("exit %d:\n%s", code, stderr)
@@ -57,24 +46,11 @@ func TestTrainExampleConfig(t *testing.T) {
 	}
 }
 
-// clearEnv unsets every VIGIL_ variable for the test.
-func clearEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, config.Prefix) {
-			t.Setenv(k, "")
-			if err := os.Unsetenv(k); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
-
 // TestConfigFile runs each command with a configuration file: -print-config
 // shows every source and exits 0 without doing anything, and an unknown key
 // exits 2 naming the file, line and key.
 func TestConfigFile(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		path := filepath.Join(dir, name)
