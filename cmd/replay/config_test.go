@@ -7,21 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigil-stream/vigil/internal/config"
 	"github.com/vigil-stream/vigil/internal/config/configtest"
 )
-
-func clearEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, config.Prefix) {
-			t.Setenv(k, "")
-			if err := os.Unsetenv(k); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
 
 // TestConfig: -print-config shows the file's values with their sources
 // and exits 0 without publishing; an unknown key exits 2.
