@@ -238,30 +238,22 @@ func (p *projector) sub(m map[string]any, name string, fn func(p *projector, rec
 }
 
 func (p *projector) f64Map(m map[string]any, name string) map[string]float64 {
-	v, ok := p.get(m, name, false)
-	if !ok {
-		return nil
-	}
-	mm, ok := v.(map[string]any)
-	if !ok {
-		p.wrongType(name, "object", v)
-		return nil
-	}
-	if len(mm) == 0 {
-		return nil
-	}
-	out := make(map[string]float64, len(mm))
-	for k, e := range mm {
-		f, ok := p.number(name+"."+k, e)
-		if !ok {
-			return nil
-		}
-		out[k] = f
-	}
-	return out
+	return projectMap(p, m, name, p.number)
 }
 
 func (p *projector) strMap(m map[string]any, name string) map[string]string {
+	return projectMap(p, m, name, func(path string, e any) (string, bool) {
+		s, ok := e.(string)
+		if !ok {
+			p.wrongType(path, "string", e)
+		}
+		return s, ok
+	})
+}
+
+// projectMap projects the map field name of m, converting each value with
+// conv (which reports a wrong type itself); nil when absent, empty or bad.
+func projectMap[T any](p *projector, m map[string]any, name string, conv func(path string, e any) (T, bool)) map[string]T {
 	v, ok := p.get(m, name, false)
 	if !ok {
 		return nil
@@ -274,14 +266,13 @@ func (p *projector) strMap(m map[string]any, name string) map[string]string {
 	if len(mm) == 0 {
 		return nil
 	}
-	out := make(map[string]string, len(mm))
+	out := make(map[string]T, len(mm))
 	for k, e := range mm {
-		s, ok := e.(string)
+		x, ok := conv(name+"."+k, e)
 		if !ok {
-			p.wrongType(name+"."+k, "string", e)
 			return nil
 		}
-		out[k] = s
+		out[k] = x
 	}
 	return out
 }
